@@ -1,0 +1,361 @@
+"""Loads and saves aggregates; the only place that knows both the domain and the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import delete, insert, or_, update
+from sqlmodel import Session, col, select
+
+from services.agreements import domain
+from services.agreements.orm import (
+    ActionPlanItemRow,
+    AgreementRow,
+    AmendmentRow,
+    DocumentRow,
+    PartnerRow,
+    RealisationRow,
+)
+
+IN_FORCE = [status.value for status in domain.IN_FORCE]
+
+
+class ConcurrencyError(Exception):
+    """Another transaction changed the aggregate since it was loaded."""
+
+
+@dataclass
+class _Loaded:
+    version: int
+    items: dict[str, str] = field(default_factory=dict)  # item id -> milestone
+    realisations: dict[str, int] = field(default_factory=dict)  # session id -> sequence
+    amendments: int = 0
+    documents: set[str] = field(default_factory=set)
+
+
+class PartnerRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.seen: dict[str, tuple[domain.Partner, int | None]] = {}
+
+    def add(self, partner: domain.Partner) -> None:
+        self.seen[partner.id] = (partner, None)
+
+    def get(self, partner_id: str) -> domain.Partner | None:
+        if partner_id in self.seen:
+            return self.seen[partner_id][0]
+        row = self._session.get(PartnerRow, partner_id)
+        return self._track(row) if row else None
+
+    def by_code(self, facility: str, code: str) -> domain.Partner | None:
+        row = self._session.exec(
+            select(PartnerRow).where(PartnerRow.facility == facility, PartnerRow.code == code)  # type: ignore[arg-type]
+        ).first()
+        return self._track(row) if row else None
+
+    def _track(self, row: PartnerRow) -> domain.Partner:
+        if row.id in self.seen:
+            return self.seen[row.id][0]
+        partner = domain.Partner(
+            id=row.id,
+            facility=row.facility,
+            code=row.code,
+            name=row.name,
+            kind=domain.PartnerKind(row.kind),
+            sectors=tuple(row.sectors),
+            version=row.version,
+        )
+        self.seen[row.id] = (partner, row.version)
+        return partner
+
+    def flush(self) -> None:
+        for partner, loaded_version in self.seen.values():
+            values = {
+                "name": partner.name,
+                "sectors": list(partner.sectors),
+                "version": partner.version,
+            }
+            if loaded_version is None:
+                self._session.execute(
+                    insert(PartnerRow),
+                    [
+                        {
+                            **values,
+                            "id": partner.id,
+                            "facility": partner.facility,
+                            "code": partner.code,
+                            "kind": partner.kind.value,
+                        }
+                    ],
+                )
+            elif partner.version != loaded_version:
+                _update_versioned(self._session, PartnerRow, partner.id, loaded_version, values)
+            self.seen[partner.id] = (partner, partner.version)
+
+
+class AgreementRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.seen: dict[str, tuple[domain.Agreement, _Loaded | None]] = {}
+
+    def add(self, agreement: domain.Agreement) -> None:
+        self.seen[agreement.id] = (agreement, None)
+
+    def get(self, agreement_id: str) -> domain.Agreement | None:
+        if agreement_id in self.seen:
+            return self.seen[agreement_id][0]
+        row = self._session.get(AgreementRow, agreement_id)
+        return self._load(row) if row else None
+
+    def of_partner(self, partner_id: str) -> list[domain.Agreement]:
+        rows = self._session.exec(
+            select(AgreementRow).where(AgreementRow.partner_id == partner_id)
+        ).all()  # type: ignore[arg-type]
+        return [self.seen[row.id][0] if row.id in self.seen else self._load(row) for row in rows]
+
+    def ids_due_on(self, today: date) -> list[str]:
+        """Agreements the calendar may move today, or with an item whose period has ended."""
+        open_items = select(ActionPlanItemRow.agreement_id).where(  # type: ignore[call-overload]
+            ActionPlanItemRow.milestone == domain.MilestoneStatus.OPEN.value,
+            ActionPlanItemRow.period_end < today,
+        )
+        rows = self._session.execute(
+            select(AgreementRow.id).where(  # type: ignore[call-overload]
+                or_(AgreementRow.status.in_(IN_FORCE), AgreementRow.id.in_(open_items))  # type: ignore[attr-defined]
+            )
+        )
+        return [row[0] for row in rows]
+
+    def _load(self, row: AgreementRow) -> domain.Agreement:
+        session = self._session
+        item_rows = session.exec(
+            select(ActionPlanItemRow)
+            .where(ActionPlanItemRow.agreement_id == row.id)
+            .order_by(ActionPlanItemRow.position)  # type: ignore[arg-type]
+        ).all()
+        items = [_item_from_row(item) for item in item_rows]
+        by_id = {item.id: item for item in items}
+        loaded = _Loaded(version=row.version, items={i.id: i.milestone.value for i in items})
+        if items:
+            for realisation in session.exec(
+                select(RealisationRow).where(RealisationRow.item_id.in_(list(by_id)))  # type: ignore[attr-defined]
+            ).all():
+                r = realisation
+                by_id[r.item_id].realisations[r.session_id] = domain.Realisation(
+                    r.session_id, r.quantity, r.held_on, r.sequence
+                )
+                loaded.realisations[r.session_id] = r.sequence
+        amendments = [
+            domain.Amendment(a.number, a.rationale, a.effective_on, dict(a.changes))
+            for a in session.exec(
+                select(AmendmentRow)
+                .where(AmendmentRow.agreement_id == row.id)
+                .order_by(AmendmentRow.number)  # type: ignore[arg-type]
+            ).all()
+        ]
+        documents = [
+            domain.Document(d.name, d.media_type, d.sha256, d.size_bytes)
+            for d in session.exec(
+                select(DocumentRow)
+                .where(DocumentRow.agreement_id == row.id)
+                .order_by(DocumentRow.attached_at)  # type: ignore[arg-type]
+            ).all()
+        ]
+        loaded.amendments = len(amendments)
+        loaded.documents = {d.sha256 for d in documents}
+        agreement = domain.Agreement(
+            id=row.id,
+            facility=row.facility,
+            partner_id=row.partner_id,
+            partner_code=row.partner_code,
+            facility_number=row.facility_number,
+            partner_number=row.partner_number,
+            title=row.title,
+            programme_kinds=tuple(row.programme_kinds),
+            period=domain.Period(row.start_date, row.end_date),
+            status=domain.AgreementStatus(row.status),
+            signed_on=row.signed_on,
+            signatories=tuple(
+                domain.Signatory(domain.Party(s["party"]), s["name"], s["position"])
+                for s in row.signatories
+            ),
+            renews=row.renews,
+            gap_days=row.gap_days,
+            renewed_by=row.renewed_by,
+            termination_reason=row.termination_reason,
+            terminated_on=row.terminated_on,
+            amendments=amendments,
+            action_plan=items,
+            documents=documents,
+            version=row.version,
+        )
+        self.seen[row.id] = (agreement, loaded)
+        return agreement
+
+    def flush(self) -> None:
+        for agreement_id, (agreement, loaded) in list(self.seen.items()):
+            if loaded is not None and agreement.version == loaded.version:
+                continue
+            values = _agreement_values(agreement)
+            if loaded is None:
+                self._session.execute(insert(AgreementRow), [{**values, "id": agreement.id}])
+                loaded = _Loaded(version=agreement.version)
+            else:
+                _update_versioned(self._session, AgreementRow, agreement.id, loaded.version, values)
+            self._flush_children(agreement, loaded)
+            self.seen[agreement_id] = (agreement, self._snapshot(agreement))
+
+    def _flush_children(self, agreement: domain.Agreement, loaded: _Loaded) -> None:
+        session = self._session
+        for position, item in enumerate(agreement.action_plan):
+            if item.id not in loaded.items:
+                session.execute(
+                    insert(ActionPlanItemRow), [_item_values(agreement.id, position, item)]
+                )
+            elif loaded.items[item.id] != item.milestone.value:
+                session.execute(
+                    update(ActionPlanItemRow)
+                    .where(ActionPlanItemRow.id == item.id)  # type: ignore[arg-type]
+                    .values(milestone=item.milestone.value)
+                )
+            for realisation in item.realisations.values():
+                known = loaded.realisations.get(realisation.session_id)
+                if known == realisation.sequence:
+                    continue
+                if known is not None:
+                    session.execute(
+                        delete(RealisationRow).where(
+                            RealisationRow.session_id == realisation.session_id
+                        )
+                    )  # type: ignore[arg-type]
+                session.execute(
+                    insert(RealisationRow),
+                    [
+                        {
+                            "session_id": realisation.session_id,
+                            "item_id": item.id,
+                            "quantity": realisation.quantity,
+                            "held_on": realisation.held_on,
+                            "sequence": realisation.sequence,
+                        }
+                    ],
+                )
+        new_amendments = agreement.amendments[loaded.amendments :]
+        if new_amendments:
+            session.execute(
+                insert(AmendmentRow),
+                [
+                    {
+                        "agreement_id": agreement.id,
+                        "number": a.number,
+                        "rationale": a.rationale,
+                        "effective_on": a.effective_on,
+                        "changes": a.changes,
+                    }
+                    for a in new_amendments
+                ],
+            )
+        new_documents = [d for d in agreement.documents if d.sha256 not in loaded.documents]
+        if new_documents:
+            now = datetime.now(UTC)
+            session.execute(
+                insert(DocumentRow),
+                [
+                    {
+                        "agreement_id": agreement.id,
+                        "sha256": d.sha256,
+                        "name": d.name,
+                        "media_type": d.media_type,
+                        "size_bytes": d.size_bytes,
+                        "attached_at": now,
+                    }
+                    for d in new_documents
+                ],
+            )
+
+    @staticmethod
+    def _snapshot(agreement: domain.Agreement) -> _Loaded:
+        return _Loaded(
+            version=agreement.version,
+            items={item.id: item.milestone.value for item in agreement.action_plan},
+            realisations={
+                r.session_id: r.sequence
+                for item in agreement.action_plan
+                for r in item.realisations.values()
+            },
+            amendments=len(agreement.amendments),
+            documents={d.sha256 for d in agreement.documents},
+        )
+
+
+def _update_versioned(
+    session: Session,
+    table: type[AgreementRow] | type[PartnerRow],
+    row_id: str,
+    loaded: int,
+    values: dict[str, object],
+) -> None:
+    result = session.execute(
+        update(table).where(table.id == row_id, table.version == loaded).values(**values)  # type: ignore[arg-type]
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrencyError(f"{table.__tablename__} {row_id} changed since version {loaded}")
+
+
+def _agreement_values(agreement: domain.Agreement) -> dict[str, object]:
+    return {
+        "facility": agreement.facility,
+        "partner_id": agreement.partner_id,
+        "partner_code": agreement.partner_code,
+        "facility_number": agreement.facility_number,
+        "partner_number": agreement.partner_number,
+        "title": agreement.title,
+        "programme_kinds": list(agreement.programme_kinds),
+        "start_date": agreement.period.start,
+        "end_date": agreement.period.end,
+        "status": agreement.status.value,
+        "signed_on": agreement.signed_on,
+        "signatories": [
+            {"party": s.party.value, "name": s.name, "position": s.position}
+            for s in agreement.signatories
+        ],
+        "renews": agreement.renews,
+        "gap_days": agreement.gap_days,
+        "renewed_by": agreement.renewed_by,
+        "termination_reason": agreement.termination_reason,
+        "terminated_on": agreement.terminated_on,
+        "version": agreement.version,
+    }
+
+
+def _item_values(
+    agreement_id: str, position: int, item: domain.ActionPlanItem
+) -> dict[str, object]:
+    return {
+        "id": item.id,
+        "agreement_id": agreement_id,
+        "position": position,
+        "programme_kind": item.programme_kind,
+        "description": item.description,
+        "target_quantity": item.target_quantity,
+        "unit": item.unit,
+        "period_start": item.period.start,
+        "period_end": item.period.end,
+        "responsible": item.responsible.value,
+        "milestone": item.milestone.value,
+    }
+
+
+def _item_from_row(row: ActionPlanItemRow) -> domain.ActionPlanItem:
+    return domain.ActionPlanItem(
+        id=row.id,
+        programme_kind=row.programme_kind,
+        description=row.description,
+        target_quantity=row.target_quantity,
+        unit=row.unit,
+        period=domain.Period(row.period_start, row.period_end),
+        responsible=domain.Party(row.responsible),
+        milestone=domain.MilestoneStatus(row.milestone),
+    )

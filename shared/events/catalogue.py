@@ -1,0 +1,95 @@
+"""Every event type Sinergi publishes, and the one way to build and to read an event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from shared.events import agreements, programs
+from shared.events.envelope import CloudEvent, EventPayload, new_event_id, utc_now
+from shared.observability.redaction import redact
+
+CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
+    (model.event_type, model.version): model for model in (*agreements.PAYLOADS, *programs.PAYLOADS)
+}
+SOURCES: dict[str, str] = {
+    **{model.event_type: "sinergi/agreements" for model in agreements.PAYLOADS},
+    **{model.event_type: "sinergi/programs" for model in programs.PAYLOADS},
+}
+
+
+class InvalidEventError(ValueError):
+    """An entry that is not a valid Sinergi event; `code` says which check failed."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+def build_event(
+    payload: EventPayload,
+    *,
+    subject: str,
+    facility: str,
+    sequence: int,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    event_id: str | None = None,
+    time: datetime | None = None,
+) -> CloudEvent:
+    key = (payload.event_type, payload.version)
+    if key not in CATALOGUE:
+        raise InvalidEventError("unknown_type", f"{key[0]} v{key[1]} is not in the catalogue")
+    event_id = event_id or new_event_id()
+    return CloudEvent(
+        id=event_id,
+        source=SOURCES[payload.event_type],
+        type=payload.event_type,
+        subject=subject,
+        time=time or utc_now(),
+        dataschema=payload.dataschema(),
+        data=payload.model_dump(mode="json"),
+        facility=facility,
+        sequence=sequence,
+        correlationid=correlation_id or event_id,
+        causationid=causation_id,
+    )
+
+
+def parse_event(raw: bytes | str) -> tuple[CloudEvent, EventPayload]:
+    """Validate an envelope and its payload against the catalogue; raise InvalidEventError."""
+    try:
+        event = CloudEvent.model_validate_json(raw)
+    except ValidationError as error:
+        return _raise_invalid("invalid_envelope", error)
+    if event.schema_type != event.type:
+        raise InvalidEventError(
+            "invalid_envelope", f"dataschema names {event.schema_type}, not {event.type}"
+        )
+    if event.type not in SOURCES:
+        raise InvalidEventError("unknown_type", f"{event.type} is not in the catalogue")
+    if SOURCES[event.type] != event.source:
+        raise InvalidEventError(
+            "invalid_envelope", f"{event.type} comes from {SOURCES[event.type]}"
+        )
+    model = CATALOGUE.get((event.type, event.version))
+    if model is None:
+        raise InvalidEventError(
+            "unknown_version", f"{event.type} v{event.version} is not in the catalogue"
+        )
+    try:
+        payload = model.model_validate(event.data)
+    except ValidationError as error:
+        return _raise_invalid("invalid_payload", error)
+    return event, payload
+
+
+def _raise_invalid(code: str, error: ValidationError) -> tuple[CloudEvent, EventPayload]:
+    # Only field locations and messages: a submitted value could be personal data.
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or '(entry)'}: {item['msg']}"
+        for item in error.errors(include_input=False, include_url=False)[:5]
+    )
+    raise InvalidEventError(code, redact(problems)) from None

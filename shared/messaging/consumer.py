@@ -1,0 +1,324 @@
+"""A replica's reader for one consumer group: read, validate, apply, acknowledge, reclaim.
+
+Delivery rules:
+- entries are read in batches of at most `batch_size` (never the whole backlog), applied
+  in one transaction, and acknowledged only after that commit;
+- a failing batch is retried entry by entry so one bad event does not hold back the rest;
+- an entry that is not a valid event goes to the dead letters at once; one that keeps
+  failing is retried on each reclaim until `max_deliveries`, then dead-lettered;
+- entries pending on dead replicas are claimed after `claim_idle_ms`;
+- on stop, the batch in hand is finished: nothing read is left stranded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from shared.events import InvalidEventError, parse_event
+from shared.messaging.deadletters import dead_letter_fields
+from shared.messaging.delivery import Delivery, PermanentEventError, Subscription
+from shared.messaging.groups import ensure_group
+from shared.messaging.streams import DEADLETTER_STREAM, MAX_ENTRY_BYTES, entry_body, text
+from shared.observability.context import log_context
+from shared.observability.metrics import Metrics
+from shared.observability.redaction import redact
+
+log = logging.getLogger(__name__)
+Entry = tuple[bytes | str, dict[bytes, bytes] | None]
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    consumer: str
+    service: str
+    batch_size: int = 100
+    block_ms: int = 1000
+    claim_idle_ms: int = 30_000
+    claim_interval_s: float = 5.0
+    max_deliveries: int = 5
+
+
+@dataclass
+class _Outcome:
+    ack: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    dead: list[dict[str, bytes | str | int]] = field(default_factory=list)
+
+
+class GroupConsumer:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        subscription: Subscription,
+        settings: ConsumerSettings,
+        metrics: Metrics,
+    ) -> None:
+        self._redis = redis
+        self._sub = subscription
+        self._settings = settings
+        self._metrics = metrics
+        self._reasons_key = f"{DEADLETTER_STREAM}.reasons.{subscription.group}"
+        self.reading = False
+
+    @property
+    def subscription(self) -> Subscription:
+        return self._sub
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Read new entries until stopped; survives Redis outages and lost groups."""
+        backoff = 0.1
+        drained_own_backlog = False
+        while not stop.is_set():
+            try:
+                await ensure_group(self._redis, self._sub.stream, self._sub.group)
+                if not drained_own_backlog:
+                    await self._drain_own_backlog(stop)
+                    drained_own_backlog = True
+                self.reading = True
+                await self._read_new(stop)
+            except (RedisError, OSError) as error:
+                self.reading = False
+                log.warning(
+                    "reader %s cannot reach Redis, retrying: %s",
+                    self._sub.label,
+                    type(error).__name__,
+                )
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+            else:
+                backoff = 0.1
+        self.reading = False
+
+    async def reclaim_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _sleep_or_stop(stop, self._settings.claim_interval_s)
+            if stop.is_set():
+                break
+            try:
+                await self.reclaim_once()
+            except (RedisError, OSError) as error:
+                log.warning("reclaimer %s failed: %s", self._sub.label, type(error).__name__)
+
+    async def reclaim_once(self) -> int:
+        """Claim entries idle longer than `claim_idle_ms` in this group and handle them."""
+        cursor: bytes | str = "0-0"
+        handled = 0
+        while True:
+            reply = await self._redis.xautoclaim(
+                self._sub.stream,
+                self._sub.group,
+                self._settings.consumer,
+                min_idle_time=self._settings.claim_idle_ms,
+                start_id=cursor,
+                count=self._settings.batch_size,
+            )
+            cursor, entries = reply[0], reply[1]
+            if entries:
+                counts = await self._delivery_counts(entries)
+                await self.handle(entries, counts)
+                handled += len(entries)
+            if text(cursor) == "0-0":
+                return handled
+
+    async def handle(self, entries: Sequence[Entry], counts: dict[str, int] | None = None) -> None:
+        outcome = _Outcome()
+        deliveries: list[Delivery] = []
+        for raw_id, fields in entries:
+            entry_id = text(raw_id)
+            delivery_count = (counts or {}).get(entry_id, 1)
+            if not fields:  # deleted (trimmed) while pending
+                outcome.ack.append(entry_id)
+                continue
+            body = entry_body(fields)
+            if delivery_count > self._settings.max_deliveries:
+                reason = await self._last_failure(entry_id)
+                self._dead(outcome, entry_id, body, "max_deliveries", reason, delivery_count)
+                continue
+            if body is None:
+                self._dead(
+                    outcome, entry_id, None, "no_event_field", "no __data__ field", delivery_count
+                )
+                continue
+            if len(body) > MAX_ENTRY_BYTES:
+                reason = f"{len(body)} bytes, over {MAX_ENTRY_BYTES}"
+                self._dead(outcome, entry_id, body, "too_large", reason, delivery_count)
+                continue
+            try:
+                event, payload = parse_event(body)
+            except InvalidEventError as invalid:
+                self._dead(outcome, entry_id, body, invalid.code, invalid.reason, delivery_count)
+                continue
+            deliveries.append(
+                Delivery(
+                    self._sub.stream, self._sub.group, entry_id, event, payload, delivery_count
+                )
+            )
+        if deliveries:
+            await self._apply(deliveries, outcome)
+        await self._settle(outcome)
+
+    async def _apply(self, deliveries: list[Delivery], outcome: _Outcome) -> None:
+        if len(deliveries) > 1:
+            started = time.perf_counter()
+            try:
+                await asyncio.to_thread(self._sub.handler, deliveries)
+            except Exception:
+                log.debug(
+                    "batch of %d failed in %s; applying one by one",
+                    len(deliveries),
+                    self._sub.group,
+                )
+            else:
+                self._record_applied(deliveries, outcome, time.perf_counter() - started)
+                return
+        for delivery in deliveries:
+            await self._apply_one(delivery, outcome)
+
+    async def _apply_one(self, delivery: Delivery, outcome: _Outcome) -> None:
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(self._sub.handler, [delivery])
+        except PermanentEventError as permanent:
+            self._dead(
+                outcome,
+                delivery.entry_id,
+                delivery.event.to_json().encode(),
+                permanent.code,
+                permanent.reason,
+                delivery.delivery_count,
+            )
+        except Exception as error:
+            await self._record_failure(delivery, error)
+        else:
+            self._record_applied([delivery], outcome, time.perf_counter() - started)
+
+    def _record_applied(
+        self, deliveries: Sequence[Delivery], outcome: _Outcome, seconds: float
+    ) -> None:
+        self._metrics.observe_handling(self._sub.stream, self._sub.group, seconds / len(deliveries))
+        for delivery in deliveries:
+            outcome.ack.append(delivery.entry_id)
+            if delivery.delivery_count > 1:
+                outcome.retried.append(delivery.entry_id)
+            self._metrics.count_consumed(self._sub.stream, self._sub.group, delivery.event.type)
+
+    async def _record_failure(self, delivery: Delivery, error: Exception) -> None:
+        reason = redact(f"{type(error).__name__}: {error}")[:500]
+        with log_context(event_id=delivery.event.id, correlation_id=delivery.event.correlationid):
+            log.warning(
+                "event %s failed in %s (delivery %d of %d): %s",
+                delivery.event.type,
+                self._sub.group,
+                delivery.delivery_count,
+                self._settings.max_deliveries,
+                reason,
+            )
+        self._metrics.count_failed(self._sub.stream, self._sub.group, delivery.event.type)
+        await self._redis.hset(self._reasons_key, delivery.entry_id, reason)
+
+    def _dead(
+        self,
+        outcome: _Outcome,
+        entry_id: str,
+        body: bytes | None,
+        code: str,
+        reason: str,
+        deliveries: int,
+    ) -> None:
+        outcome.dead.append(
+            dead_letter_fields(
+                stream=self._sub.stream,
+                group=self._sub.group,
+                entry_id=entry_id,
+                body=body,
+                reason_code=code,
+                reason=reason,
+                deliveries=deliveries,
+                service=self._settings.service,
+            )
+        )
+        outcome.ack.append(entry_id)
+        self._metrics.count_dead_lettered(self._sub.stream, self._sub.group, code)
+        log.error(
+            "entry %s of %s dead-lettered for %s: %s",
+            entry_id,
+            self._sub.stream,
+            code,
+            redact(reason),
+        )
+
+    async def _settle(self, outcome: _Outcome) -> None:
+        if not outcome.ack:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for fields in outcome.dead:
+                pipe.xadd(DEADLETTER_STREAM, fields)  # type: ignore[arg-type]
+            pipe.xack(self._sub.stream, self._sub.group, *outcome.ack)
+            forget = outcome.retried + [str(fields["entry_id"]) for fields in outcome.dead]
+            if forget:
+                pipe.hdel(self._reasons_key, *forget)
+            await pipe.execute()
+
+    async def _drain_own_backlog(self, stop: asyncio.Event) -> None:
+        """Entries this consumer name read in an earlier life but never acknowledged."""
+        last_id = "0"
+        while not stop.is_set():
+            reply = await self._redis.xreadgroup(
+                self._sub.group,
+                self._settings.consumer,
+                {self._sub.stream: last_id},
+                count=self._settings.batch_size,
+            )
+            entries = reply[0][1] if reply else []
+            if not entries:
+                return
+            counts = await self._delivery_counts(entries)
+            await self.handle(entries, counts)
+            last_id = text(entries[-1][0])
+
+    async def _read_new(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                reply = await self._redis.xreadgroup(
+                    self._sub.group,
+                    self._settings.consumer,
+                    {self._sub.stream: ">"},
+                    count=self._settings.batch_size,
+                    block=self._settings.block_ms,
+                )
+            except ResponseError as error:
+                if "NOGROUP" in str(error):
+                    return  # the stream or group vanished (e.g. Redis restarted empty)
+                raise
+            if reply:
+                await self.handle(reply[0][1])
+
+    async def _delivery_counts(self, entries: Sequence[Entry]) -> dict[str, int]:
+        ids = [text(entry_id) for entry_id, _ in entries]
+        pending = await self._redis.xpending_range(
+            self._sub.stream,
+            self._sub.group,
+            min=ids[0],
+            max=ids[-1],
+            count=len(ids) * 2,
+            consumername=self._settings.consumer,
+        )
+        return {text(item["message_id"]): int(item["times_delivered"]) for item in pending}
+
+    async def _last_failure(self, entry_id: str) -> str:
+        reason = await self._redis.hget(self._reasons_key, entry_id)
+        return text(reason) if reason else "failed on every delivery"
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

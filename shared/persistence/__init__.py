@@ -1,0 +1,1 @@
+"""Database plumbing every service uses: engines for SQLite and PostgreSQL."""
