@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Res
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from shared.http.auth import Principal, Role
-from shared.http.problems import Problem, problem_response, problem_responses
-
 from services.agreements import commands, domain, handlers, schemas, views
 from services.agreements.container import Container
 from services.agreements.repository import ConcurrencyError
+from shared.http.auth import Principal, Role
+from shared.http.problems import Problem, problem_response, problem_responses
 
 CONFLICTS = (domain.OverlapError, domain.InvalidTransitionError, domain.RenewalError)
 

@@ -12,6 +12,12 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
+from services.agreements import api, handlers, subscribers
+from services.agreements.config import SERVICE, AgreementsSettings
+from services.agreements.container import Container
+from services.agreements.documents import DocumentStore
+from services.agreements.migrations import upgrade_to_head
+from services.agreements.unit_of_work import UnitOfWork
 from shared.http.auth import ApiKeyAuthenticator, principal_dependency
 from shared.http.problems import install_problem_handlers
 from shared.messaging.connection import connect
@@ -22,13 +28,6 @@ from shared.observability.health import health_router
 from shared.observability.logging import configure_logging
 from shared.observability.metrics import Metrics, instrument_http
 from shared.persistence.engine import make_engine
-
-from services.agreements import api, handlers, subscribers
-from services.agreements.config import SERVICE, AgreementsSettings
-from services.agreements.container import Container
-from services.agreements.documents import DocumentStore
-from services.agreements.migrations import upgrade_to_head
-from services.agreements.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 CORRELATION_HEADER = "X-Correlation-ID"

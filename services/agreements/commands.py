@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from services.agreements.domain import Party, PartnerKind
+from services.agreements.domain import PartnerKind, Party
 
 
 @dataclass(frozen=True)

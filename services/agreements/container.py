@@ -7,14 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from shared.http.auth import Principal
-from shared.messaging.runtime import MessagingRuntime
-from shared.observability.metrics import Metrics
-
 from services.agreements.config import AgreementsSettings
 from services.agreements.documents import DocumentStore
 from services.agreements.handlers import Calendar
 from services.agreements.unit_of_work import UnitOfWork
+from shared.http.auth import Principal
+from shared.messaging.runtime import MessagingRuntime
+from shared.observability.metrics import Metrics
 
 
 @dataclass

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from services.agreements import domain
 from shared.events import CloudEvent, EventPayload, build_event
 from shared.events import agreements as facts
-
-from services.agreements import domain
 
 # The status an agreement has right after each transition, whatever happened later in the
 # same transaction (a signing with a past start date activates at once).
@@ -109,7 +108,7 @@ def _payload(agreement: domain.Agreement, event: domain.DomainEvent) -> EventPay
             return facts.AgreementDrafted(agreement=state)
         case domain.AgreementSigned():
             signatories = [
-                facts.SignatoryState(party=s.party.value, name=s.name, position=s.position)  # type: ignore[arg-type]
+                facts.SignatoryState(party=s.party.value, name=s.name, position=s.position)
                 for s in agreement.signatories
             ]
             return facts.AgreementSigned(agreement=state, signatories=signatories)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -51,7 +50,7 @@ class PartnerRepository:
 
     def by_code(self, facility: str, code: str) -> domain.Partner | None:
         row = self._session.exec(
-            select(PartnerRow).where(PartnerRow.facility == facility, PartnerRow.code == code)  # type: ignore[arg-type]
+            select(PartnerRow).where(PartnerRow.facility == facility, PartnerRow.code == code)
         ).first()
         return self._track(row) if row else None
 
@@ -112,18 +111,18 @@ class AgreementRepository:
     def of_partner(self, partner_id: str) -> list[domain.Agreement]:
         rows = self._session.exec(
             select(AgreementRow).where(AgreementRow.partner_id == partner_id)
-        ).all()  # type: ignore[arg-type]
+        ).all()
         return [self.seen[row.id][0] if row.id in self.seen else self._load(row) for row in rows]
 
     def ids_due_on(self, today: date) -> list[str]:
         """Agreements the calendar may move today, or with an item whose period has ended."""
-        open_items = select(ActionPlanItemRow.agreement_id).where(  # type: ignore[call-overload]
+        open_items = select(ActionPlanItemRow.agreement_id).where(
             ActionPlanItemRow.milestone == domain.MilestoneStatus.OPEN.value,
             ActionPlanItemRow.period_end < today,
         )
         rows = self._session.execute(
-            select(AgreementRow.id).where(  # type: ignore[call-overload]
-                or_(AgreementRow.status.in_(IN_FORCE), AgreementRow.id.in_(open_items))  # type: ignore[attr-defined]
+            select(AgreementRow.id).where(
+                or_(col(AgreementRow.status).in_(IN_FORCE), col(AgreementRow.id).in_(open_items))
             )
         )
         return [row[0] for row in rows]
@@ -133,14 +132,14 @@ class AgreementRepository:
         item_rows = session.exec(
             select(ActionPlanItemRow)
             .where(ActionPlanItemRow.agreement_id == row.id)
-            .order_by(ActionPlanItemRow.position)  # type: ignore[arg-type]
+            .order_by(col(ActionPlanItemRow.position))
         ).all()
         items = [_item_from_row(item) for item in item_rows]
         by_id = {item.id: item for item in items}
         loaded = _Loaded(version=row.version, items={i.id: i.milestone.value for i in items})
         if items:
             for realisation in session.exec(
-                select(RealisationRow).where(RealisationRow.item_id.in_(list(by_id)))  # type: ignore[attr-defined]
+                select(RealisationRow).where(col(RealisationRow.item_id).in_(list(by_id)))
             ).all():
                 r = realisation
                 by_id[r.item_id].realisations[r.session_id] = domain.Realisation(
@@ -152,7 +151,7 @@ class AgreementRepository:
             for a in session.exec(
                 select(AmendmentRow)
                 .where(AmendmentRow.agreement_id == row.id)
-                .order_by(AmendmentRow.number)  # type: ignore[arg-type]
+                .order_by(col(AmendmentRow.number))
             ).all()
         ]
         documents = [
@@ -160,7 +159,7 @@ class AgreementRepository:
             for d in session.exec(
                 select(DocumentRow)
                 .where(DocumentRow.agreement_id == row.id)
-                .order_by(DocumentRow.attached_at)  # type: ignore[arg-type]
+                .order_by(col(DocumentRow.attached_at))
             ).all()
         ]
         loaded.amendments = len(amendments)
@@ -217,7 +216,7 @@ class AgreementRepository:
             elif loaded.items[item.id] != item.milestone.value:
                 session.execute(
                     update(ActionPlanItemRow)
-                    .where(ActionPlanItemRow.id == item.id)  # type: ignore[arg-type]
+                    .where(col(ActionPlanItemRow.id) == item.id)
                     .values(milestone=item.milestone.value)
                 )
             for realisation in item.realisations.values():
@@ -227,9 +226,9 @@ class AgreementRepository:
                 if known is not None:
                     session.execute(
                         delete(RealisationRow).where(
-                            RealisationRow.session_id == realisation.session_id
+                            col(RealisationRow.session_id) == realisation.session_id
                         )
-                    )  # type: ignore[arg-type]
+                    )
                 session.execute(
                     insert(RealisationRow),
                     [
@@ -298,7 +297,7 @@ def _update_versioned(
     values: dict[str, object],
 ) -> None:
     result = session.execute(
-        update(table).where(table.id == row_id, table.version == loaded).values(**values)  # type: ignore[arg-type]
+        update(table).where(col(table.id) == row_id, col(table.version) == loaded).values(**values)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrencyError(f"{table.__tablename__} {row_id} changed since version {loaded}")

@@ -10,8 +10,8 @@ from services.agreements.domain import (
     PROGRAMME_KIND_PATTERN,
     AgreementStatus,
     MilestoneStatus,
-    Party,
     PartnerKind,
+    Party,
 )
 
 ProgrammeKind = str  # documented by PROGRAMME_KIND_PATTERN on each field

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from shared.events.programs import SessionCancelled, SessionHeld
-from shared.messaging import BatchHandler, Delivery, PermanentEventError, Subscription, claim_fresh
-from shared.messaging import stream_of
-
 from services.agreements import commands, domain, handlers
 from services.agreements.config import SERVICE
 from services.agreements.unit_of_work import UnitOfWork
+from shared.events.programs import SessionCancelled, SessionHeld
+from shared.messaging import (
+    BatchHandler,
+    Delivery,
+    PermanentEventError,
+    Subscription,
+    claim_fresh,
+    stream_of,
+)
 
 GROUP = SERVICE
 PROGRAMS_STREAM = stream_of("programs")

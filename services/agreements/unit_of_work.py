@@ -8,12 +8,11 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from shared.events import CloudEvent
-from shared.messaging import add_to_outbox, stream_of
-
 from services.agreements import publishing
 from services.agreements.config import SERVICE
 from services.agreements.repository import AgreementRepository, PartnerRepository
+from shared.events import CloudEvent
+from shared.messaging import add_to_outbox, stream_of
 
 STREAM = stream_of(SERVICE)
 

@@ -63,7 +63,7 @@ def list_agreements(engine: Engine, f: AgreementFilter) -> schemas.AgreementsPub
             )
         count = session.exec(select(func.count()).select_from(query.subquery())).one()
         rows = session.exec(
-            query.order_by(AgreementRow.end_date, AgreementRow.facility_number)
+            query.order_by(col(AgreementRow.end_date), col(AgreementRow.facility_number))
             .offset(f.offset)
             .limit(f.limit)
         )
@@ -124,7 +124,11 @@ def realisation_report(
         select(AgreementRow, ActionPlanItemRow, func.coalesce(realised.c.realised, 0))
         .join(ActionPlanItemRow, col(ActionPlanItemRow.agreement_id) == AgreementRow.id)
         .outerjoin(realised, realised.c.item_id == ActionPlanItemRow.id)
-        .order_by(AgreementRow.partner_code, AgreementRow.start_date, ActionPlanItemRow.position)
+        .order_by(
+            col(AgreementRow.partner_code),
+            col(AgreementRow.start_date),
+            col(ActionPlanItemRow.position),
+        )
     )
     if facility:
         query = query.where(AgreementRow.facility == facility)

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -26,12 +27,18 @@ from shared.messaging.deadletters import dead_letter_fields
 from shared.messaging.delivery import Delivery, PermanentEventError, Subscription
 from shared.messaging.groups import ensure_group
 from shared.messaging.streams import DEADLETTER_STREAM, MAX_ENTRY_BYTES, entry_body, text
+from shared.messaging.waiting import sleep_or_stop
 from shared.observability.context import log_context
 from shared.observability.metrics import Metrics
 from shared.observability.redaction import redact
 
 log = logging.getLogger(__name__)
 Entry = tuple[bytes | str, dict[bytes, bytes] | None]
+
+
+def _entries(reply: Any) -> list[Entry]:
+    """The entries of a one-stream XREADGROUP reply (redis-py's types are too wide)."""
+    return list(reply[0][1]) if reply else []
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ class GroupConsumer:
                     self._sub.label,
                     type(error).__name__,
                 )
-                await _sleep_or_stop(stop, backoff)
+                await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
             else:
                 backoff = 0.1
@@ -98,7 +105,7 @@ class GroupConsumer:
 
     async def reclaim_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await _sleep_or_stop(stop, self._settings.claim_interval_s)
+            await sleep_or_stop(stop, self._settings.claim_interval_s)
             if stop.is_set():
                 break
             try:
@@ -119,7 +126,7 @@ class GroupConsumer:
                 start_id=cursor,
                 count=self._settings.batch_size,
             )
-            cursor, entries = reply[0], reply[1]
+            cursor, entries = reply[0], list(reply[1])
             if entries:
                 counts = await self._delivery_counts(entries)
                 await self.handle(entries, counts)
@@ -276,7 +283,7 @@ class GroupConsumer:
                 {self._sub.stream: last_id},
                 count=self._settings.batch_size,
             )
-            entries = reply[0][1] if reply else []
+            entries = _entries(reply)
             if not entries:
                 return
             counts = await self._delivery_counts(entries)
@@ -298,11 +305,11 @@ class GroupConsumer:
                     return  # the stream or group vanished (e.g. Redis restarted empty)
                 raise
             if reply:
-                await self.handle(reply[0][1])
+                await self.handle(_entries(reply))
 
     async def _delivery_counts(self, entries: Sequence[Entry]) -> dict[str, int]:
         ids = [text(entry_id) for entry_id, _ in entries]
-        pending = await self._redis.xpending_range(
+        pending: list[dict[str, Any]] = await self._redis.xpending_range(
             self._sub.stream,
             self._sub.group,
             min=ids[0],
@@ -315,10 +322,3 @@ class GroupConsumer:
     async def _last_failure(self, entry_id: str) -> str:
         reason = await self._redis.hget(self._reasons_key, entry_id)
         return text(reason) if reason else "failed on every delivery"
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

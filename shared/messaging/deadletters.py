@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -54,7 +55,9 @@ def dead_letter_fields(
 async def list_dead_letters(
     redis: aioredis.Redis, *, count: int = 100, stream: str | None = None
 ) -> list[DeadLetter]:
-    entries = await redis.xrange(DEADLETTER_STREAM, count=count if stream is None else None)
+    entries: list[Any] = await redis.xrange(  # type: ignore[assignment]
+        DEADLETTER_STREAM, count=count if stream is None else None
+    )
     letters = [_parse(entry_id, fields) for entry_id, fields in entries]
     if stream is not None:
         letters = [letter for letter in letters if letter.stream == stream][:count]
@@ -67,7 +70,9 @@ async def replay(redis: aioredis.Redis, dead_letter_id: str) -> str:
     Every group on that stream sees it again; groups that had applied it skip it by its
     event id (inbox), so a replay only changes the group that had failed.
     """
-    entries = await redis.xrange(DEADLETTER_STREAM, min=dead_letter_id, max=dead_letter_id)
+    entries: list[Any] = await redis.xrange(  # type: ignore[assignment]
+        DEADLETTER_STREAM, min=dead_letter_id, max=dead_letter_id
+    )
     if not entries:
         raise KeyError(dead_letter_id)
     letter = _parse(*entries[0])

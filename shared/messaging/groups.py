@@ -49,6 +49,6 @@ async def group_states(
         if lag is None:
             # Redis < 7 (or a lag Redis cannot compute): count what follows the last delivery.
             after = await redis.xrange(stream, min=f"({last}", count=lag_limit)
-            lag = len(after)
+            lag = len(after or [])
         states.append(GroupState(stream, name, int(lag), pending, last, oldest))
     return states

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from shared.events import CloudEvent
 from shared.messaging.streams import ENTRY_FIELD
 from shared.messaging.tables import OutboxMessage
+from shared.messaging.waiting import sleep_or_stop
 from shared.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class OutboxRelay:
                 if self.healthy:
                     log.warning("outbox relay cannot publish, will retry: %s", type(error).__name__)
                 self.healthy = False
-                await _sleep_or_stop(stop, backoff)
+                await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
             rounds += 1
@@ -180,10 +181,3 @@ def _count_by_stream(rows: Sequence[_Pending]) -> dict[str, int]:
     for row in rows:
         counts[row.stream] = counts.get(row.stream, 0) + 1
     return counts
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

@@ -17,6 +17,7 @@ from shared.messaging.delivery import Subscription
 from shared.messaging.groups import GroupState, group_states
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.retention import trim_stream
+from shared.messaging.waiting import sleep_or_stop
 from shared.observability.health import Check, CheckResult, database_check, redis_check
 from shared.observability.metrics import Metrics
 
@@ -143,7 +144,7 @@ class MessagingRuntime:
                 await self._forget_idle_consumers()
             except RedisError as error:
                 log.debug("lag monitor skipped a round: %s", type(error).__name__)
-            await _sleep_or_stop(self._stop, self.settings.monitor_interval_s)
+            await sleep_or_stop(self._stop, self.settings.monitor_interval_s)
 
     async def _forget_idle_consumers(self) -> None:
         # Consumer names of replicas long gone, with nothing pending, only clutter XINFO.
@@ -156,7 +157,7 @@ class MessagingRuntime:
     async def _trim(self) -> None:
         retention_ms = int(self.settings.stream_retention_days * 86_400_000)
         while not self._stop.is_set():
-            await _sleep_or_stop(self._stop, self.settings.trim_interval_s)
+            await sleep_or_stop(self._stop, self.settings.trim_interval_s)
             for stream in self.owned_streams:
                 try:
                     trimmed = await trim_stream(self.redis, stream, retention_ms=retention_ms)
@@ -165,8 +166,3 @@ class MessagingRuntime:
                     continue
                 if trimmed:
                     log.info("trimmed %d entries from %s", trimmed, stream)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -15,13 +15,10 @@ def stream_of(service: str) -> str:
     return f"sinergi.{service}"
 
 
-def entry_body(fields: Mapping[bytes | str, bytes | str] | None) -> bytes | None:
+def entry_body(fields: Mapping[bytes, bytes] | None) -> bytes | None:
     if not fields:
         return None
-    value = fields.get(ENTRY_FIELD.encode()) or fields.get(ENTRY_FIELD)
-    if value is None:
-        return None
-    return value if isinstance(value, bytes) else value.encode()
+    return fields.get(ENTRY_FIELD.encode())
 
 
 def text(value: bytes | str) -> str:
