@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
@@ -43,3 +44,7 @@ class PlatformSettings(BaseSettings):
     monitor_interval_s: float = Field(default=5.0, gt=0)
     stream_retention_days: float = Field(default=365.0, gt=0)
     trim_interval_s: float = Field(default=300.0, gt=0)
+    today: date | None = Field(
+        default=None,
+        description="Pins the service's calendar day (demos and tests only; never in production).",
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, insert, or_, update
 from sqlmodel import Session, col, select
@@ -159,7 +159,7 @@ class AgreementRepository:
             for d in session.exec(
                 select(DocumentRow)
                 .where(DocumentRow.agreement_id == row.id)
-                .order_by(col(DocumentRow.attached_at))
+                .order_by(col(DocumentRow.attached_at), col(DocumentRow.sha256))
             ).all()
         ]
         loaded.amendments = len(amendments)
@@ -268,9 +268,10 @@ class AgreementRepository:
                         "name": d.name,
                         "media_type": d.media_type,
                         "size_bytes": d.size_bytes,
-                        "attached_at": now,
+                        # distinct times keep the attach order of one transaction on load
+                        "attached_at": now + timedelta(microseconds=n),
                     }
-                    for d in new_documents
+                    for n, d in enumerate(new_documents)
                 ],
             )
 

@@ -6,16 +6,18 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from shared.events import agreements, programs
+from shared.events import agreements, identity, programs
 from shared.events.envelope import CloudEvent, EventPayload, new_event_id, utc_now
 from shared.observability.redaction import redact
 
 CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
-    (model.event_type, model.version): model for model in (*agreements.PAYLOADS, *programs.PAYLOADS)
+    (model.event_type, model.version): model
+    for model in (*agreements.PAYLOADS, *programs.PAYLOADS, *identity.PAYLOADS)
 }
 SOURCES: dict[str, str] = {
     **{model.event_type: "sinergi/agreements" for model in agreements.PAYLOADS},
     **{model.event_type: "sinergi/programs" for model in programs.PAYLOADS},
+    **{model.event_type: "sinergi/identity" for model in identity.PAYLOADS},
 }
 
 

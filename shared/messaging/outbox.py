@@ -92,6 +92,9 @@ class OutboxRelay:
         backoff = 0.1
         rounds = 0
         while not stop.is_set():
+            # Cleared before the round reads the outbox, not before waiting: a notify for a
+            # commit the round did not see must still wake the next one.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 if not self.healthy:
@@ -128,7 +131,6 @@ class OutboxRelay:
         return len(pending)
 
     async def _wait_for_work(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
         waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
         _, still = await asyncio.wait(
             waiters, timeout=self._poll_interval_s, return_when=asyncio.FIRST_COMPLETED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from shared.events import agreements, programs
+from shared.events import agreements, identity, programs
 from shared.events.catalogue import build_event
 from shared.events.envelope import CloudEvent, EventPayload
 
@@ -44,6 +44,17 @@ SESSION = programs.SessionState(
     scheduled_on=date(2025, 2, 3),
 )
 
+INMATE = identity.InmateState(
+    person_id="person-1",
+    register_number="AI.12/2025",
+    name="MUHAMMAD RIZKY",
+    category="A.I",
+    custody_status="detainee",
+    admission_date=date(2025, 1, 6),
+    custody_periods=[identity.CustodyPeriod(facility="rutan-barabai", since=date(2025, 1, 6))],
+    nik_status="unverified",
+)
+
 
 def sample_payloads() -> list[EventPayload]:
     return [
@@ -80,6 +91,16 @@ def sample_payloads() -> list[EventPayload]:
         programs.SessionScheduled(session=SESSION),
         programs.SessionHeld(session=SESSION),
         programs.SessionCancelled(session=SESSION, reason="Flood"),
+        identity.InmateAdmitted(inmate=INMATE),
+        identity.InmateStatusChanged(inmate=INMATE, previous_category="A.II"),
+        identity.InmateTransferred(
+            inmate=INMATE,
+            from_facility="rutan-barabai",
+            to_facility="lapas-banjarmasin",
+            transferred_on=date(2025, 3, 1),
+        ),
+        identity.InmateReleased(inmate=INMATE, released_on=date(2025, 6, 1)),
+        identity.NikStatusChanged(inmate=INMATE, previous_status="missing"),
     ]
 
 

@@ -1,0 +1,1 @@
+"""Throughput benchmarks for Sinergi's delivery over Redis Streams (see bench/README.md)."""

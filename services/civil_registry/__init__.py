@@ -1,0 +1,1 @@
+"""Civil registry (Dukcapil) stand-in for development, tests, the demo and benchmarks."""

@@ -1,0 +1,110 @@
+"""The identity service's composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from services.identity import api, subscribers
+from services.identity.config import SERVICE, IdentitySettings
+from services.identity.container import Container
+from services.identity.migrations import upgrade_to_head
+from services.identity.protection import NikVault
+from services.identity.unit_of_work import STREAM, UnitOfWork
+from shared.http.auth import ApiKeyAuthenticator, principal_dependency
+from shared.http.correlation import correlation_middleware
+from shared.http.problems import install_problem_handlers
+from shared.messaging.connection import connect
+from shared.messaging.runtime import MessagingRuntime
+from shared.messaging.streams import stream_of
+from shared.observability.context import current_correlation_id
+from shared.observability.health import health_router
+from shared.observability.logging import configure_logging
+from shared.observability.metrics import Metrics, instrument_http
+from shared.persistence.engine import make_engine
+
+log = logging.getLogger(__name__)
+
+
+def bootstrap(settings: IdentitySettings | None = None) -> Container:
+    settings = settings or IdentitySettings()
+    engine = make_engine(settings.identity_database_url)
+    redis = connect(settings.redis_url)
+    metrics = Metrics(SERVICE)
+    runtime: MessagingRuntime
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(
+            engine, STREAM, runtime.relay.notify, correlation_id=current_correlation_id()
+        )
+
+    runtime = MessagingRuntime(
+        service=SERVICE,
+        settings=settings,
+        redis=redis,
+        engine=engine,
+        metrics=metrics,
+        subscriptions=subscribers.subscriptions(uow),
+        owned_streams=[stream_of(SERVICE)],
+    )
+    zone = ZoneInfo(settings.timezone)
+
+    def today() -> date:
+        return settings.today or datetime.now(zone).date()
+
+    return Container(
+        settings=settings,
+        engine=engine,
+        metrics=metrics,
+        runtime=runtime,
+        vault=NikVault(
+            settings.identity_nik_key,
+            settings.identity_lookup_key,
+            key_id=settings.identity_nik_key_id,
+            previous_keys=dict(settings.identity_nik_previous_keys),
+        ),
+        today=today,
+        uow=uow,
+        principal=principal_dependency(ApiKeyAuthenticator(settings.identity_api_keys)),
+    )
+
+
+def create_app(settings: IdentitySettings | None = None) -> FastAPI:
+    c = bootstrap(settings)
+    configure_logging(SERVICE, c.settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if c.settings.identity_migrate_on_start:
+            await asyncio.to_thread(upgrade_to_head, c.engine)
+        await c.runtime.start()
+        log.info("identity service started as consumer %s", c.settings.consumer_name)
+        try:
+            yield
+        finally:
+            await c.runtime.stop()
+            await c.runtime.redis.aclose()
+            c.engine.dispose()
+            log.info("identity service stopped")
+
+    app = FastAPI(
+        title="Sinergi identity",
+        summary="The custody roster, NIK checks, matching with the civil registry and validation.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.container = c
+    install_problem_handlers(app)
+    api.install_error_mapping(app)
+    app.add_middleware(BaseHTTPMiddleware, dispatch=correlation_middleware)
+    instrument_http(app, c.metrics)
+    app.include_router(health_router(c.runtime.readiness_checks, c.metrics))
+    app.include_router(api.build_router(c))
+    return app

@@ -1,0 +1,136 @@
+"""Consumer groups: created at 0, batches applied then acked, duplicates and stale events ignored,
+entries of a dead replica reclaimed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as aioredis
+from sqlalchemy import Engine, update
+
+from shared.messaging.groups import ensure_group, group_states
+from shared.observability.metrics import Metrics
+from tests.integration.messaging.readmodel import (
+    GROUP,
+    STREAM,
+    HandlerLog,
+    count,
+    expected_final,
+    group_consumer,
+    inbox,
+    make_handler,
+    pending_count,
+    rows,
+    running,
+    session_event,
+    session_view,
+    wait_until,
+    xadd_events,
+)
+
+
+async def test_a_group_is_created_at_id_0_so_entries_written_before_it_are_delivered(
+    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+) -> None:
+    await xadd_events(redis, [session_event(f"early-{i}", 1) for i in range(5)])
+    await ensure_group(redis, STREAM, GROUP)
+    await ensure_group(redis, STREAM, GROUP)  # a second call (another replica) is harmless
+
+    [state] = await group_states(redis, STREAM)
+    assert (state.group, state.last_delivered_id, state.lag, state.pending) == (GROUP, "0-0", 5, 0)
+
+    async with running(group_consumer(redis, make_handler(engine), metrics)):
+        await wait_until(lambda: count(engine, inbox) == 5, what="the early entries")
+    assert [row[0] for row in rows(engine)] == [f"early-{i}" for i in range(5)]
+
+
+async def test_the_consumer_applies_batches_and_acks_them(
+    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+) -> None:
+    events = [session_event(f"session-{i:03}", seq) for seq in (1, 2) for i in range(120)]
+    ids = await xadd_events(redis, events)
+    log = HandlerLog()
+    consumer = group_consumer(redis, make_handler(engine, log=log), metrics, batch_size=40)
+
+    async with running(consumer):
+        await wait_until(lambda: count(engine, inbox) == 240, what="every event applied")
+        await wait_until(lambda: _pending_is(redis, 0), timeout_s=2, what="the acks")
+
+    assert rows(engine) == [expected_final(f"session-{i:03}", 2) for i in range(120)]
+    assert max(len(call) for call in log.calls) == 40
+    assert len(log.applied) == 240
+    [state] = await group_states(redis, STREAM)
+    assert (state.last_delivered_id, state.lag, state.pending) == (ids[-1], 0, 0)
+
+
+async def test_a_duplicate_delivery_changes_nothing_and_both_entries_are_acked(
+    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+) -> None:
+    first = session_event("session-1", 1)
+    log = HandlerLog()
+    consumer = group_consumer(redis, make_handler(engine, log=log), metrics)
+    # The same event twice in one batch (a relay that crashed before marking it published).
+    await xadd_events(redis, [first, first])
+    async with running(consumer):
+        await wait_until(lambda: count(engine, inbox) == 1 and len(log.calls) >= 1)
+        await wait_until(lambda: _pending_is(redis, 0), timeout_s=2, what="both acks")
+        assert log.applied == [first.id]
+        assert rows(engine) == [expected_final("session-1", 1)]
+
+        # Tamper with the row so a second application of `first` would show.
+        with engine.begin() as connection:
+            connection.execute(update(session_view).values(status="scheduled", sequence=0))
+        ids = await xadd_events(redis, [first])  # the same event again, later, new entry id
+        await wait_until(lambda: len(log.calls) >= 2, what="the late duplicate")
+        await wait_until(lambda: _pending_is(redis, 0), timeout_s=2, what="its ack")
+
+    assert log.applied == [first.id]
+    assert rows(engine) == [("session-1", "scheduled", 10, 0)]
+    assert count(engine, inbox) == 1
+    [state] = await group_states(redis, STREAM)
+    assert state.last_delivered_id == ids[0]
+
+
+async def test_the_read_model_ignores_an_event_older_than_its_row(
+    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+) -> None:
+    log = HandlerLog()
+    consumer = group_consumer(redis, make_handler(engine, log=log), metrics)
+    # session-a: 3 then 2 in one batch; session-b: 3 applied, then 2 arrives on its own.
+    await xadd_events(redis, [session_event("session-a", 3), session_event("session-a", 2)])
+    await xadd_events(redis, [session_event("session-b", 3)])
+    async with running(consumer):
+        await wait_until(lambda: count(engine, inbox) == 3, what="the first events")
+        await xadd_events(redis, [session_event("session-b", 2)])
+        await wait_until(lambda: count(engine, inbox) == 4, what="the stale event")
+        await wait_until(lambda: _pending_is(redis, 0), timeout_s=2, what="the acks")
+
+    assert rows(engine) == [expected_final("session-a", 3), expected_final("session-b", 3)]
+    assert len(log.applied) == 4  # the stale ones were processed (inboxed) but moved nothing
+
+
+async def test_a_live_replica_reclaims_the_entries_a_dead_one_read_and_never_acked(
+    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+) -> None:
+    events = [session_event(f"session-{i:02}", 1) for i in range(25)]
+    await xadd_events(redis, events)
+    await ensure_group(redis, STREAM, GROUP)
+    taken = await redis.xreadgroup(GROUP, "dead-replica", {STREAM: ">"}, count=25)
+    assert len(taken[0][1]) == 25
+    survivor = group_consumer(
+        redis, make_handler(engine), metrics, name="replica-b", claim_idle_ms=100, batch_size=10
+    )
+
+    assert await survivor.reclaim_once() == 0  # not idle long enough yet: still the owner's
+    assert await pending_count(redis) == 25
+    await asyncio.sleep(0.15)
+    assert await survivor.reclaim_once() == 25
+
+    assert rows(engine) == [expected_final(f"session-{i:02}", 1) for i in range(25)]
+    assert await pending_count(redis) == 0
+    consumers = {c["name"]: c["pending"] for c in await redis.xinfo_consumers(STREAM, GROUP)}
+    assert consumers == {b"dead-replica": 0, b"replica-b": 0}
+
+
+async def _pending_is(redis: aioredis.Redis, n: int) -> bool:
+    return await pending_count(redis) == n
