@@ -54,6 +54,7 @@ from bench.workload import (
     outbox,
     read_model,
     read_model_handler,
+    seed_tables,
 )
 from shared.events import parse_event
 from shared.messaging import DEADLETTER_STREAM, ENTRY_FIELD, OutboxRelay, Subscription
@@ -65,6 +66,8 @@ from shared.observability.metrics import Metrics
 from shared.persistence.engine import make_engine
 
 CONSUME_STREAM = "bench.programs"
+COLD_STREAM = "bench.programs.cold"
+PROFILE_STREAM = "bench.programs.profile"
 READ_BATCH = 100
 PUBLISH_BATCH = 500
 FILL_BATCH = 500
@@ -135,6 +138,10 @@ class Database:
     def server_version(self) -> str:
         raise NotImplementedError
 
+    def table_scans(self) -> dict[str, float]:
+        """How the service tables were read (PostgreSQL's statistics), for the report."""
+        return {}
+
     def close(self) -> None:
         pass
 
@@ -185,15 +192,39 @@ class PostgresDatabase(Database):
     def fresh_engine(self, tag: str) -> Engine:
         engine = make_engine(self.url)
         _create_tables(engine)
-        with engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
         return engine
 
     def server_version(self) -> str:
         with self._admin.connect() as connection:
             full = connection.execute(text("SELECT version()")).scalar_one()
             sync = connection.execute(text("SHOW synchronous_commit")).scalar_one()
-        return f"{str(full).split(' on ')[0]} (scratch database, synchronous_commit={sync})"
+            vacuum = connection.execute(text("SHOW autovacuum")).scalar_one()
+        return (
+            f"{str(full).split(' on ')[0]} (scratch database, synchronous_commit={sync}, "
+            f"autovacuum={vacuum})"
+        )
+
+    def table_scans(self) -> dict[str, float]:
+        time.sleep(1.2)  # statistics reach the shared counters up to 1 s after a commit
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text(
+                        "SELECT relname, seq_scan, seq_tup_read, idx_scan FROM pg_stat_user_tables"
+                        " WHERE relname IN ('inbox', 'session_view')"
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+        scans: dict[str, float] = {}
+        for name, seq_scan, seq_read, idx_scan in rows:
+            scans |= {
+                f"{name}_seq_scan": float(seq_scan or 0),
+                f"{name}_seq_tup_read": float(seq_read or 0),
+                f"{name}_idx_scan": float(idx_scan or 0),
+            }
+        return scans
 
     def close(self) -> None:
         with self._admin.connect() as connection:
@@ -252,8 +283,8 @@ async def raw_consume(redis: aioredis.Redis, workload: Workload, repeat: int) ->
     return sample
 
 
-async def _group(redis: aioredis.Redis, group: str) -> dict[str, Any]:
-    for info in await redis.xinfo_groups(CONSUME_STREAM):
+async def _group(redis: aioredis.Redis, group: str, stream: str = CONSUME_STREAM) -> dict[str, Any]:
+    for info in await redis.xinfo_groups(stream):
         name = info["name"]
         if (name.decode() if isinstance(name, bytes) else name) == group:
             return dict(info)
@@ -268,6 +299,7 @@ class ConsumerRun:
     seconds: float
     stats: HandlerStats
     metrics: Metrics
+    stream: str
     group: str
 
 
@@ -276,14 +308,15 @@ async def _drive_consumer(
     poller: aioredis.Redis,
     engine: Engine,
     workload: Workload,
+    stream: str,
     group: str,
 ) -> ConsumerRun:
-    await ensure_group(redis, CONSUME_STREAM, group)
+    await ensure_group(redis, stream, group)
     stats = HandlerStats()
     metrics = Metrics("bench")
     consumer = GroupConsumer(
         redis,
-        Subscription(CONSUME_STREAM, group, read_model_handler(engine, group, stats)),
+        Subscription(stream, group, read_model_handler(engine, group, stats)),
         ConsumerSettings(consumer="bench-1", service="bench", batch_size=READ_BATCH, block_ms=100),
         metrics,
     )
@@ -296,7 +329,7 @@ async def _drive_consumer(
             await asyncio.sleep(POLL_S)
             if task.done():
                 break
-            state = await _group(poller, group)
+            state = await _group(poller, group, stream)
             read = int(state.get("entries-read") or 0)
             if read >= total and int(state["lag"] or 0) == 0 and int(state["pending"]) == 0:
                 break
@@ -304,7 +337,7 @@ async def _drive_consumer(
     finally:
         stop.set()
         await task
-    return ConsumerRun(seconds, stats, metrics, group)
+    return ConsumerRun(seconds, stats, metrics, stream, group)
 
 
 async def service_consume(
@@ -313,18 +346,26 @@ async def service_consume(
     database: Database,
     workload: Workload,
     repeat: int,
+    *,
+    stream: str = CONSUME_STREAM,
+    seed: bool = True,
 ) -> Sample:
+    """One drain of `stream` by a fresh group into fresh tables (seeded unless cold)."""
     engine = database.fresh_engine(f"consume-{repeat}")
-    group = f"svc-{database.name}-{repeat}"
+    group = f"svc-{database.name}-{repeat}-{'seeded' if seed else 'cold'}"
     try:
-        run = await _drive_consumer(redis, poller, engine, workload, group)
+        if seed:
+            await asyncio.to_thread(seed_tables, engine, len(workload.bodies))
+        run = await _drive_consumer(redis, poller, engine, workload, stream, group)
         sample = Sample(run.seconds, len(workload.bodies))
         sample.problems += await _check_consumer(redis, engine, workload, run)
     finally:
         engine.dispose()
     stats = run.stats
     batches = max(stats.calls, 1)
-    sample.notes = {
+    first, last = stats.tenths_ms()
+    sample.notes = await asyncio.to_thread(database.table_scans)
+    sample.notes |= {
         "handler_share": stats.total / run.seconds,
         "batch_ms": 1000 * run.seconds / batches,
         "handler_ms": 1000 * stats.total / batches,
@@ -332,8 +373,10 @@ async def service_consume(
         "upsert_ms": 1000 * stats.upsert / batches,
         "commit_ms": 1000 * stats.commit / batches,
         "single_calls": stats.single_calls,
+        "first_handler_ms": first,
+        "last_handler_ms": last,
     }
-    await redis.xgroup_destroy(CONSUME_STREAM, group)
+    await redis.xgroup_destroy(stream, group)
     return sample
 
 
@@ -342,10 +385,10 @@ async def _check_consumer(
 ) -> list[str]:
     total, where = len(workload.bodies), f"consumer on {engine.dialect.name}"
     problems: list[str] = []
-    state = await _group(redis, run.group)
+    state = await _group(redis, run.group, run.stream)
     if int(state["pending"]) or int(state["lag"] or 0) or int(state["entries-read"]) != total:
         problems.append(f"{where}: group state {state}")
-    model = check_read_model(engine, workload)
+    model = check_read_model(engine, workload, run.group)
     if model.inbox_rows != total:
         problems.append(f"{where}: {model.inbox_rows} inbox rows, expected {total}")
     if model.applied_sum != total:
@@ -361,7 +404,7 @@ async def _check_consumer(
         "sinergi_events_consumed_total",
         {
             "service": "bench",
-            "stream": CONSUME_STREAM,
+            "stream": run.stream,
             "group": run.group,
             "type": "sinergi.session.held",
         },
@@ -504,21 +547,22 @@ async def profile_consumer(
 ) -> Profile:
     engine = database.fresh_engine("profile-consume")
     group = f"profile-{database.name}"
+    await asyncio.to_thread(seed_tables, engine, len(workload.bodies))
 
     async def work() -> float:
-        run = await _drive_consumer(redis, poller, engine, workload, group)
+        run = await _drive_consumer(redis, poller, engine, workload, PROFILE_STREAM, group)
         return run.seconds
 
     try:
         return await _profile(
-            f"GroupConsumer on {database.name}",
+            f"GroupConsumer on {database.name} (seeded tables)",
             len(workload.bodies),
             work,
             ["parse_event", "handle", "_settle", "xreadgroup", "poll", "claim_fresh", "commit"],
         )
     finally:
         engine.dispose()
-        await redis.xgroup_destroy(CONSUME_STREAM, group)
+        await redis.xgroup_destroy(PROFILE_STREAM, group)
 
 
 async def profile_relay(redis: aioredis.Redis, database: Database, workload: Workload) -> Profile:
@@ -581,6 +625,7 @@ class Report:
     parse_us: float
     started: datetime
     seconds: float = 0.0
+    load: list[str] = field(default_factory=list)
 
     def find(self, key: str, database: str | None = None) -> Measurement | None:
         for measurement in self.measurements:
@@ -635,6 +680,7 @@ async def run(options: Options, command: str) -> Report:
             started=started_at,
         )
         measurements = report.measurements
+        report.load.append(_loadavg())
         repeats = options.repeats
         measurements.append(
             await _repeat(
@@ -659,6 +705,19 @@ async def run(options: Options, command: str) -> Report:
                     lambda r, db=database: service_consume(redis, poller, db, workload, r),  # type: ignore[misc]
                 )
             )
+        small = build_workload(min(options.profile_events, options.events))
+        await _xadd_all(redis, COLD_STREAM, small.bodies)
+        for database in databases:
+            measurements.append(
+                await _repeat(
+                    Measurement("consumer_cold", "GroupConsumer, cold start", database.name),
+                    1,
+                    lambda r, db=database: service_consume(  # type: ignore[misc]
+                        redis, poller, db, small, r, stream=COLD_STREAM, seed=False
+                    ),
+                )
+            )
+        await redis.delete(COLD_STREAM)
         for database in databases:
             measurements.append(
                 await _repeat(
@@ -669,14 +728,14 @@ async def run(options: Options, command: str) -> Report:
             )
         report.parse_us = parse_cost_us(workload)
         if options.profile:
-            small = build_workload(min(options.profile_events, options.events))
             await redis.delete(CONSUME_STREAM)
-            await _xadd_all(redis, CONSUME_STREAM, small.bodies)
+            await _xadd_all(redis, PROFILE_STREAM, small.bodies)
             for database in databases:
                 print(f"  profiling consumer and relay on {database.name}", flush=True)
                 report.profiles.append(await profile_consumer(redis, poller, database, small))
                 report.profiles.append(await profile_relay(redis, database, small))
         report.seconds = time.perf_counter() - started
+        report.load.append(_loadavg())
         return report
     finally:
         with contextlib.suppress(Exception):
@@ -685,6 +744,13 @@ async def run(options: Options, command: str) -> Report:
             database.close()
         await redis.aclose()
         await poller.aclose()
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 async def machine(redis: aioredis.Redis, databases: list[Database]) -> dict[str, str]:
@@ -727,7 +793,11 @@ def _rate(value: float) -> str:
 
 
 def _ratio(report: Report, measurement: Measurement) -> tuple[str, float | None]:
-    raw_key = {"consumer": "raw_consume", "relay": "raw_publish"}.get(measurement.key)
+    raw_key = {
+        "consumer": "raw_consume",
+        "consumer_cold": "raw_consume",
+        "relay": "raw_publish",
+    }.get(measurement.key)
     raw = report.find(raw_key) if raw_key else None
     if raw is None:
         return "", None
@@ -742,7 +812,12 @@ def render(report: Report) -> str:
         "",
         "Generated by `bench/delivery.py`; do not edit by hand, re-run the command instead.",
         "",
-        f"Run started {report.started:%Y-%m-%d %H:%M} UTC, took {report.seconds:.0f} s.",
+        f"Run started {report.started:%Y-%m-%d %H:%M} UTC, took {report.seconds:.0f} s. "
+        f"Load average (1/5/15 min) at the start: {report.load[0] if report.load else '?'}, "
+        f"at the end: {report.load[-1] if report.load else '?'} on "
+        f"{os.cpu_count()} cores. The machine is shared: a load above the core count means "
+        "other processes competed for the CPU during the run, which slows every path "
+        "(Python-heavy service paths more than the raw ones).",
         "",
         "## Command",
         "",
@@ -768,8 +843,12 @@ def render(report: Report) -> str:
         "- Consumer: the real `GroupConsumer` (`batch_size=100`) running `run(stop)`, until "
         "XINFO GROUPS shows the group read everything with pending 0 and lag 0. Its handler "
         "does, per batch and in one transaction: `claim_fresh`, a SELECT of the current "
-        "sequences, `is_newer`, one executemany `INSERT ... ON CONFLICT DO UPDATE ... WHERE "
-        "sequence < excluded.sequence` into `session_view`, commit; then the consumer acks.",
+        "sequences, `is_newer`, one executemany of `INSERT ... ON CONFLICT DO UPDATE ... "
+        "WHERE sequence < excluded.sequence` into `session_view`, commit; then "
+        "the consumer acks. The inbox and read model are seeded first with as many earlier "
+        "rows as the run has events, and ANALYZEd, as on a service that has been running.",
+        "- Cold start: the same consumer on empty, never-analyzed tables (a new deployment), "
+        f"{min(options.profile_events, options.events):,} events, once.",
         "- Relay: the outbox is pre-filled with `add_to_outbox` (500 per transaction, not "
         "timed); then `OutboxRelay.publish_pending()` (`batch_size=500`) rounds are timed "
         "until one returns 0.",

@@ -22,7 +22,7 @@ def redis_base_url() -> Iterator[str]:
 
 @pytest.fixture
 def redis_url(redis_base_url: str) -> str:
-    """A Redis database emptied for this test (tests run one at a time)."""
+    """An emptied Redis database for this test, on the run's own server (see tests/infra.py)."""
     url = redis_base_url.rsplit("/", 1)[0] + f"/{TEST_DB_INDEX}"
     redis.Redis.from_url(url).flushdb()
     return url

@@ -1,7 +1,6 @@
 """Real infrastructure for tests: Redis and PostgreSQL, never mocks.
 
-Redis: `SINERGI_TEST_REDIS_URL` if set, else a Redis container when a Docker engine
-answers, else the machine's Redis on 127.0.0.1:6379, else a `redis-server` of our own.
+Redis: see `redis_for_tests`.
 PostgreSQL: `SINERGI_TEST_POSTGRES_URL` (default: the local server's `test` database);
 each test gets a database of its own, dropped afterwards.
 """
@@ -79,7 +78,7 @@ class RedisProcess:
 def _docker_redis() -> Iterator[str] | None:
     try:
         from docker.errors import DockerException
-        from testcontainers.redis import RedisContainer
+        from testcontainers.community.redis import RedisContainer
     except ImportError:
         return None
     try:
@@ -100,7 +99,9 @@ def _docker_redis() -> Iterator[str] | None:
 
 @contextlib.contextmanager
 def redis_for_tests() -> Iterator[str]:
-    """A Redis URL for the whole run, found or started as the module docstring says."""
+    """A Redis URL for the whole run: `SINERGI_TEST_REDIS_URL`, else a container when a
+    Docker engine answers, else a `redis-server` of the run's own (so parallel runs on one
+    machine never flush each other's data), else the machine's Redis on 127.0.0.1:6379."""
     configured = os.environ.get("SINERGI_TEST_REDIS_URL")
     if configured:
         yield configured
@@ -109,15 +110,14 @@ def redis_for_tests() -> Iterator[str]:
     if docker is not None:
         yield from docker
         return
-    local = "redis://127.0.0.1:6379/0"
-    if _answers(local):
-        yield local
+    if shutil.which("redis-server"):
+        own = RedisProcess().start()
+        try:
+            yield own.url
+        finally:
+            own.close()
         return
-    own = RedisProcess().start()
-    try:
-        yield own.url
-    finally:
-        own.close()
+    yield "redis://127.0.0.1:6379/0"
 
 
 @contextlib.contextmanager

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from services.agreements.config import AgreementsSettings
+from shared.http.serving import serve
 
 
 def main() -> None:
-    settings = AgreementsSettings()
-    uvicorn.run(
-        "services.agreements.bootstrap:create_app",
-        factory=True,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=30,
-    )
+    serve("services.agreements.bootstrap:create_app", AgreementsSettings())
 
 
 if __name__ == "__main__":

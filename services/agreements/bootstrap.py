@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from fastapi import FastAPI
+from starlette.middleware.base import BaseHTTPMiddleware
 
 from services.agreements import api, handlers, subscribers
 from services.agreements.config import SERVICE, AgreementsSettings
@@ -19,18 +19,18 @@ from services.agreements.documents import DocumentStore
 from services.agreements.migrations import upgrade_to_head
 from services.agreements.unit_of_work import UnitOfWork
 from shared.http.auth import ApiKeyAuthenticator, principal_dependency
+from shared.http.correlation import correlation_middleware
 from shared.http.problems import install_problem_handlers
 from shared.messaging.connection import connect
 from shared.messaging.runtime import MessagingRuntime
 from shared.messaging.streams import stream_of
-from shared.observability.context import current_correlation_id, log_context
+from shared.observability.context import current_correlation_id
 from shared.observability.health import health_router
 from shared.observability.logging import configure_logging
 from shared.observability.metrics import Metrics, instrument_http
 from shared.persistence.engine import make_engine
 
 log = logging.getLogger(__name__)
-CORRELATION_HEADER = "X-Correlation-ID"
 
 
 def bootstrap(settings: AgreementsSettings | None = None) -> Container:
@@ -100,22 +100,11 @@ def create_app(settings: AgreementsSettings | None = None) -> FastAPI:
     app.state.container = c
     install_problem_handlers(app)
     api.install_error_mapping(app)
-    app.add_middleware(BaseHTTPMiddleware, dispatch=_correlation)
+    app.add_middleware(BaseHTTPMiddleware, dispatch=correlation_middleware)
     instrument_http(app, c.metrics)
     app.include_router(health_router(c.runtime.readiness_checks, c.metrics))
     app.include_router(api.build_router(c))
     return app
-
-
-async def _correlation(request: Request, call_next: RequestResponseEndpoint) -> Response:
-    correlation_id = request.headers.get(CORRELATION_HEADER) or None
-    if correlation_id is not None and not (0 < len(correlation_id) <= 64):
-        correlation_id = None
-    with log_context(correlation_id=correlation_id):
-        response = await call_next(request)
-    if correlation_id:
-        response.headers[CORRELATION_HEADER] = correlation_id
-    return response
 
 
 async def _run_calendar(c: Container) -> None:

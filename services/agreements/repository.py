@@ -17,12 +17,12 @@ from services.agreements.orm import (
     PartnerRow,
     RealisationRow,
 )
+from shared.persistence.unit_of_work import ConcurrencyError
 
 IN_FORCE = [status.value for status in domain.IN_FORCE]
 
 
-class ConcurrencyError(Exception):
-    """Another transaction changed the aggregate since it was loaded."""
+__all__ = ["AgreementRepository", "ConcurrencyError", "PartnerRepository"]
 
 
 @dataclass

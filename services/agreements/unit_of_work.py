@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -12,15 +11,15 @@ from services.agreements import publishing
 from services.agreements.config import SERVICE
 from services.agreements.repository import AgreementRepository, PartnerRepository
 from shared.events import CloudEvent
-from shared.messaging import add_to_outbox, stream_of
+from shared.messaging import stream_of
+from shared.persistence.unit_of_work import SqlUnitOfWork
 
 STREAM = stream_of(SERVICE)
 
 
-class UnitOfWork:
+class UnitOfWork(SqlUnitOfWork):
     partners: PartnerRepository
     agreements: AgreementRepository
-    session: Session
 
     def __init__(
         self,
@@ -30,49 +29,17 @@ class UnitOfWork:
         correlation_id: str | None = None,
         causation_id: str | None = None,
     ) -> None:
-        self._engine = engine
-        self._on_commit = on_commit
-        self.correlation_id = correlation_id
-        self.causation_id = causation_id
+        super().__init__(
+            engine, STREAM, on_commit, correlation_id=correlation_id, causation_id=causation_id
+        )
 
-    def __enter__(self) -> UnitOfWork:
-        self.session = Session(self._engine, expire_on_commit=False)
-        self.session.begin()
-        self.partners = PartnerRepository(self.session)
-        self.agreements = AgreementRepository(self.session)
-        self._staged: list[CloudEvent] = []
-        return self
+    def _open(self, session: Session) -> None:
+        self.partners = PartnerRepository(session)
+        self.agreements = AgreementRepository(session)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self.session.in_transaction():
-            self.session.rollback()
-        self.session.close()
-
-    def stage_facts(self) -> None:
-        """Turn the events recorded so far into facts, under the current correlation ids.
-
-        A consumer applying a batch calls this after each event, so every fact names the
-        event that caused it.
-        """
-        self._staged += self._collect_facts()
-
-    def commit(self) -> None:
-        self.stage_facts()
+    def _flush(self) -> None:
         self.partners.flush()
         self.agreements.flush()
-        published = add_to_outbox(self.session, STREAM, self._staged)
-        self._staged = []
-        self.session.commit()
-        if published:
-            self._on_commit()
-
-    def rollback(self) -> None:
-        self.session.rollback()
 
     def _collect_facts(self) -> list[CloudEvent]:
         facts: list[CloudEvent] = []

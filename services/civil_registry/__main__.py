@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from services.civil_registry.config import RegistrySettings
+from shared.http.serving import serve
 
 
 def main() -> None:
-    settings = RegistrySettings()
-    uvicorn.run(
-        "services.civil_registry.app:create_app",
-        factory=True,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    serve("services.civil_registry.app:create_app", RegistrySettings())
 
 
 if __name__ == "__main__":

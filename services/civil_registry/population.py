@@ -218,14 +218,14 @@ class Population:
             else:
                 birth_place = places[int(rnd() * n_places)]
             people.append(
-                Person(
-                    nik=f"{region.code}{date_code}{serial:04d}",
-                    name=_female_name(rnd, pools) if female else _male_name(rnd, pools),
-                    sex="P" if female else "L",
-                    birth_place=birth_place,
-                    birth_date=dates[day],
-                    mother_name=_female_name(rnd, pools),
-                    alive=rnd() >= DEATH_RATE,
+                Person(  # positional: measurably faster than keywords at a million calls
+                    f"{region.code}{date_code}{serial:04d}",
+                    _female_name(rnd, pools) if female else _male_name(rnd, pools),
+                    "P" if female else "L",
+                    birth_place,
+                    dates[day],
+                    _female_name(rnd, pools),
+                    rnd() >= DEATH_RATE,
                 )
             )
 

@@ -79,6 +79,10 @@ class Registry:
     def __len__(self) -> int:
         return len(self._people)
 
+    def person(self, nik: str) -> Person | None:
+        """The current record (tests and admin tooling; never sent to a client)."""
+        return self._people.get(nik)
+
     # -- search -------------------------------------------------------------------------
 
     def answer_items(

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from services.identity.config import IdentitySettings
+from shared.http.serving import serve
 
 
 def main() -> None:
-    settings = IdentitySettings()
-    uvicorn.run(
-        "services.identity.bootstrap:create_app",
-        factory=True,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=30,
-    )
+    serve("services.identity.bootstrap:create_app", IdentitySettings())
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ def build_router(c: Container) -> APIRouter:
         file: Annotated[UploadFile, File(description="CSV or XLSX with a header row")],
         facility: str | None = None,
     ) -> schemas.ImportReportPublic:
-        """Import a roster file; the report says row by row what was imported or refused, and why."""
+        """Import a roster file; the report gives, row by row, what was imported or refused."""
         limit = c.settings.identity_max_import_bytes
         content = await file.read(limit + 1)
         if len(content) > limit:

@@ -12,11 +12,14 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from services.identity import api, subscribers
+from services.identity import api, matching_api, subscribers
 from services.identity.config import SERVICE, IdentitySettings
 from services.identity.container import Container
+from services.identity.matching import MatchingService
 from services.identity.migrations import upgrade_to_head
 from services.identity.protection import NikVault
+from services.identity.registry_client import CircuitBreaker, RegistryClient
+from services.identity.resync import RegistrySync
 from services.identity.unit_of_work import STREAM, UnitOfWork
 from shared.http.auth import ApiKeyAuthenticator, principal_dependency
 from shared.http.correlation import correlation_middleware
@@ -59,20 +62,57 @@ def bootstrap(settings: IdentitySettings | None = None) -> Container:
     def today() -> date:
         return settings.today or datetime.now(zone).date()
 
+    vault = NikVault(
+        settings.identity_nik_key,
+        settings.identity_lookup_key,
+        key_id=settings.identity_nik_key_id,
+        previous_keys=dict(settings.identity_nik_previous_keys),
+    )
+    registry = RegistryClient(
+        settings.registry_url,
+        settings.registry_token,
+        sender_id=settings.registry_sender_id or settings.facility,
+        timeout_s=settings.registry_timeout_s,
+        max_attempts=settings.registry_max_attempts,
+        breaker=CircuitBreaker(
+            settings.registry_breaker_failures, settings.registry_breaker_reset_s
+        ),
+        poll_interval_s=settings.registry_poll_interval_s,
+        result_timeout_s=settings.registry_result_timeout_s,
+        metrics_registry=metrics.registry,
+        service=SERVICE,
+    )
+    matching = MatchingService(
+        engine=engine,
+        uow=uow,
+        vault=vault,
+        registry=registry,
+        batch_size=settings.registry_batch_size,
+        concurrency=settings.registry_concurrency,
+        today=today,
+    )
     return Container(
         settings=settings,
         engine=engine,
         metrics=metrics,
         runtime=runtime,
-        vault=NikVault(
-            settings.identity_nik_key,
-            settings.identity_lookup_key,
-            key_id=settings.identity_nik_key_id,
-            previous_keys=dict(settings.identity_nik_previous_keys),
-        ),
+        vault=vault,
         today=today,
         uow=uow,
         principal=principal_dependency(ApiKeyAuthenticator(settings.identity_api_keys)),
+        registry=registry,
+        matching=matching,
+        resync=RegistrySync(
+            engine=engine,
+            uow=uow,
+            vault=vault,
+            registry=registry,
+            matching=matching,
+            facility=settings.facility,
+            today=today,
+            interval_s=settings.registry_changes_interval_s,
+            revalidation_days=settings.revalidation_days,
+        ),
     )
 
 
@@ -85,10 +125,25 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         if c.settings.identity_migrate_on_start:
             await asyncio.to_thread(upgrade_to_head, c.engine)
         await c.runtime.start()
+        # Jobs left running by a previous process (crash, deploy) pick up where they were.
+        await c.matching.resume()
+        stop_resync = asyncio.Event()
+        resync = (
+            asyncio.create_task(c.resync.run(stop_resync), name="registry resync")
+            if c.settings.registry_resync_enabled
+            else None
+        )
         log.info("identity service started as consumer %s", c.settings.consumer_name)
         try:
             yield
         finally:
+            stop_resync.set()
+            if resync is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(resync, timeout=c.settings.matching_stop_timeout_s)
+            # Batches in flight finish, or stay `sent` and are asked about at the next start.
+            await c.matching.stop(c.settings.matching_stop_timeout_s)
+            await c.registry.aclose()
             await c.runtime.stop()
             await c.runtime.redis.aclose()
             c.engine.dispose()
@@ -107,4 +162,5 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     instrument_http(app, c.metrics)
     app.include_router(health_router(c.runtime.readiness_checks, c.metrics))
     app.include_router(api.build_router(c))
+    app.include_router(matching_api.build_matching_router(c, c.matching))
     return app

@@ -37,6 +37,19 @@ class IdentitySettings(PlatformSettings):
     registry_poll_interval_s: float = Field(default=0.2, gt=0)
     registry_changes_interval_s: float = Field(default=60.0, gt=0)
     revalidation_days: int = Field(default=180, ge=1)
+    registry_sender_id: str = Field(
+        default="",
+        description="Our client id at the registry (header.sender_id); empty: SINERGI_FACILITY.",
+    )
+    registry_result_timeout_s: float = Field(
+        default=600.0, gt=0, description="How long one batch's answer may stay pending."
+    )
+    registry_resync_enabled: bool = Field(
+        default=True, description="Run the changes-feed and re-validation loop."
+    )
+    matching_stop_timeout_s: float = Field(
+        default=10.0, ge=0, description="On shutdown, how long batches in flight may finish."
+    )
 
     @model_validator(mode="after")
     def _keys_are_set(self) -> IdentitySettings:

@@ -9,7 +9,10 @@ from datetime import date
 from sqlalchemy import Engine
 
 from services.identity.config import IdentitySettings
+from services.identity.matching import MatchingService
 from services.identity.protection import NikVault
+from services.identity.registry_client import RegistryClient
+from services.identity.resync import RegistrySync
 from services.identity.unit_of_work import UnitOfWork
 from shared.http.auth import Principal
 from shared.messaging.runtime import MessagingRuntime
@@ -26,3 +29,6 @@ class Container:
     today: Callable[[], date]
     uow: Callable[[], UnitOfWork]
     principal: Callable[..., Awaitable[Principal]]
+    registry: RegistryClient
+    matching: MatchingService
+    resync: RegistrySync

@@ -88,8 +88,8 @@ class PersonalData:
 class ProtectedNik:
     """What the model keeps of a NIK: never the number, only these."""
 
-    lookup_hash: str
-    ciphertext: bytes
+    lookup_hash: str | None  # None when the value was not even 16 digits: nothing to look up
+    ciphertext: bytes | None
     masked: str
     problems: tuple[str, ...] = ()  # codes of failed structural rules; empty = valid
 
@@ -252,7 +252,8 @@ class Inmate:
         if nik == self.nik:
             return False
         self.nik, self.last_match, self.review_note = nik, None, None
-        self._set_nik_status(_status_of_nik(nik))
+        if not self._set_nik_status(_status_of_nik(nik)):
+            self.version += 1  # a new number with the same status is still a change to save
         return True
 
     def record_match(self, outcome: MatchOutcome) -> bool:

@@ -38,13 +38,17 @@ def protect(
     """Check a NIK against the recorded birth date and sex, then keep only its protected forms."""
     if raw is None or not raw.strip():
         return None
-    value = normalise_nik(raw) or raw.strip()
-    check = check_nik(value, birth_date=personal.birth_date, sex=personal.sex.value)
+    check = check_nik(raw, birth_date=personal.birth_date, sex=personal.sex.value)
+    problems = tuple(problem.code for problem in check.errors)
+    digits = normalise_nik(raw)
+    if digits is None:
+        # Not even 16 digits: keep why, not the value; staff enter the right number later.
+        return domain.ProtectedNik(None, None, mask_nik(None), problems)
     return domain.ProtectedNik(
-        lookup_hash=vault.lookup_hash(value),
-        ciphertext=vault.encrypt(value),
-        masked=mask_nik(value),
-        problems=tuple(problem.code for problem in check.errors),
+        lookup_hash=vault.lookup_hash(digits),
+        ciphertext=vault.encrypt(digits),
+        masked=mask_nik(digits),
+        problems=problems,
     )
 
 
@@ -99,7 +103,7 @@ def _readmit(existing: domain.Inmate, cmd: commands.Admit) -> Admission:
 def _possible_duplicates(uow: UnitOfWork, inmate: domain.Inmate) -> list[tuple[str, str]]:
     """Same NIK hash, or a near-identical name, birth date and mother's name: for review."""
     found: dict[str, str] = {}
-    if inmate.nik is not None:
+    if inmate.nik is not None and inmate.nik.lookup_hash is not None:
         for other in uow.inmates.with_nik_hash(inmate.nik.lookup_hash):
             found.setdefault(other.id, "same_nik")
     for other in uow.inmates.born_on(inmate.personal.birth_date):
@@ -169,8 +173,8 @@ def reveal_nik(person_id: str, actor: str, purpose: str, uow: UnitOfWork, vault:
         raise domain.IdentityError("purpose_missing", "reading a NIK needs a stated purpose")
     with uow:
         inmate = _person(uow, person_id)
-        if inmate.nik is None:
-            raise domain.IdentityError("no_nik", "no NIK is recorded for this person")
+        if inmate.nik is None or inmate.nik.ciphertext is None:
+            raise domain.IdentityError("no_nik", "no readable NIK is recorded for this person")
         record_access(
             uow.session,
             facility=inmate.facility,

@@ -11,10 +11,9 @@ from sqlmodel import Session, col, select
 from services.identity import domain
 from services.identity.names import canonical_name
 from services.identity.orm import InmateRow
+from shared.persistence.unit_of_work import ConcurrencyError
 
-
-class ConcurrencyError(Exception):
-    """Another transaction changed the person since they were loaded."""
+__all__ = ["ConcurrencyError", "InmateRepository"]
 
 
 class InmateRepository:
@@ -151,7 +150,7 @@ def _from_row(row: InmateRow) -> domain.Inmate:
             domain.ProtectedNik(
                 row.nik_hash, row.nik_ciphertext, row.nik_masked or "", tuple(row.nik_problems)
             )
-            if row.nik_hash and row.nik_ciphertext is not None
+            if row.nik_hash is not None or row.nik_problems
             else None
         ),
         nik_status=domain.NikStatus(row.nik_status),

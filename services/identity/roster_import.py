@@ -39,7 +39,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "category": ("category", "kategori", "golongan"),
     "admission_date": ("admission_date", "tanggal_masuk", "tgl_masuk"),
 }
-REQUIRED = ("register_number", "name", "sex", "birth_place", "birth_date", "mother_name")
+REQUIRED = (
+    "register_number",
+    "name",
+    "sex",
+    "birth_place",
+    "birth_date",
+    "mother_name",
+    "admission_date",
+)
 DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y")
 SEXES = {
     "L": "L",
@@ -56,7 +64,8 @@ Progress = Callable[[int, int], None]
 
 
 class RosterRow(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    # Spreadsheets store register numbers (and names of places...) as numbers when they can.
+    model_config = ConfigDict(str_strip_whitespace=True, coerce_numbers_to_str=True)
 
     register_number: str
     name: str

@@ -148,3 +148,43 @@ class UsageReport(BaseModel):
 class StatusCounts(BaseModel):
     facility: str
     counts: dict[str, int]
+
+
+# --- matching jobs (pemadanan) ------------------------------------------------------------
+
+
+class MatchingJobCreate(_In):
+    purpose: str = Field(min_length=3, max_length=255, description="Why these NIKs are checked.")
+    person_ids: list[str] | None = Field(
+        default=None,
+        max_length=100_000,
+        description="People to check; omitted: everyone in custody whose NIK awaits matching.",
+    )
+    facility: str | None = None
+
+
+class MatchingJobAccepted(BaseModel):
+    job_id: str
+
+
+class MatchingJobPublic(BaseModel):
+    job_id: str
+    facility: str
+    purpose: str
+    requested_by: str
+    agreement_id: str
+    status: str
+    total: int
+    pending: int
+    sent: int
+    done: int
+    outcomes: dict[str, int]
+    created_at: datetime
+    finished_at: datetime | None
+    detail: str | None
+    breaker: str = Field(description="The civil registry circuit breaker: closed, half_open, open.")
+
+
+class MatchingJobsPublic(BaseModel):
+    data: list[MatchingJobPublic]
+    count: int

@@ -1,7 +1,7 @@
 """Facts published by the programs service on `sinergi.programs`.
 
-Defined ahead of that service: the agreements service consumes `session.held` and
-`session.cancelled` to move the realisation of action-plan items.
+The agreements service consumes `session.held` and `session.cancelled` to move the
+realisation of action-plan items.
 """
 
 from __future__ import annotations
@@ -50,4 +50,86 @@ class SessionCancelled(EventPayload):
     reason: str
 
 
-PAYLOADS: tuple[type[EventPayload], ...] = (SessionScheduled, SessionHeld, SessionCancelled)
+EnrolmentStatus = Literal["enrolled", "completed", "exited"]
+
+
+class EnrolmentState(BaseModel):
+    """A person's enrolment in a course or class (subject = enrolment id)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    enrolment_id: str
+    person_id: str
+    agreement_id: str
+    partner_code: str
+    programme_kind: str
+    status: EnrolmentStatus
+    enrolled_on: date
+    ended_on: date | None = None
+    exit_reason: str | None = None
+
+
+class PersonEnrolled(EventPayload):
+    event_type = "sinergi.enrolment.enrolled"
+    enrolment: EnrolmentState
+
+
+class EnrolmentCompleted(EventPayload):
+    event_type = "sinergi.enrolment.completed"
+    enrolment: EnrolmentState
+
+
+class EnrolmentExited(EventPayload):
+    event_type = "sinergi.enrolment.exited"
+    enrolment: EnrolmentState
+
+
+class OutcomeIssued(EventPayload):
+    """A training certificate or an equivalency-exam result (subject = outcome id)."""
+
+    event_type = "sinergi.outcome.issued"
+    outcome_id: str
+    person_id: str
+    enrolment_id: str | None = None
+    agreement_id: str
+    programme_kind: str
+    kind: Literal["certificate", "exam_result"]
+    issued_on: date
+    passed: bool
+    level: str | None = None
+    score: float | None = None
+
+
+class SaleLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    product: str
+    quantity: int = Field(gt=0)
+    unit: str
+    unit_price_idr: int = Field(ge=0)
+    amount_idr: int = Field(ge=0)
+
+
+class SaleRecorded(EventPayload):
+    """Inmates' products sold under the trade agreement (subject = sale id), amounts in rupiah."""
+
+    event_type = "sinergi.sale.recorded"
+    sale_id: str
+    agreement_id: str
+    partner_code: str
+    sold_on: date
+    buyer_type: Literal["public", "government", "business", "staff", "other"]
+    lines: list[SaleLine]
+    total_idr: int = Field(ge=0)
+
+
+PAYLOADS: tuple[type[EventPayload], ...] = (
+    SessionScheduled,
+    SessionHeld,
+    SessionCancelled,
+    PersonEnrolled,
+    EnrolmentCompleted,
+    EnrolmentExited,
+    OutcomeIssued,
+    SaleRecorded,
+)

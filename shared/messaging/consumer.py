@@ -4,8 +4,10 @@ Delivery rules:
 - entries are read in batches of at most `batch_size` (never the whole backlog), applied
   in one transaction, and acknowledged only after that commit;
 - a failing batch is retried entry by entry so one bad event does not hold back the rest;
-- an entry that is not a valid event goes to the dead letters at once; one that keeps
-  failing is retried on each reclaim until `max_deliveries`, then dead-lettered;
+- an entry that is not a valid event goes to the dead letters at once; one whose handler
+  keeps failing is retried on each reclaim until it has failed `max_deliveries` times,
+  then dead-lettered; when the database is unreachable the reader pauses instead, and
+  nothing counts as a failure;
 - entries pending on dead replicas are claimed after `claim_idle_ms`;
 - on stop, the batch in hand is finished: nothing read is left stranded.
 """
@@ -21,6 +23,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from shared.events import InvalidEventError, parse_event
 from shared.messaging.deadletters import dead_letter_fields
@@ -33,6 +37,17 @@ from shared.observability.metrics import Metrics
 from shared.observability.redaction import redact
 
 log = logging.getLogger(__name__)
+# The database, not the event, is at fault: pause and retry later without counting a failure.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+# An entry delivered this many times max_deliveries without a recorded failure is crashing
+# its consumer (a failure is only recorded by a consumer that survives it).
+CRASH_LOOP_FACTOR = 3
+
+
+class DatabaseUnavailableError(Exception):
+    """Applying events failed for a reason outside the events: the reader pauses."""
+
+
 Entry = tuple[bytes | str, dict[bytes, bytes] | None]
 
 
@@ -72,6 +87,7 @@ class GroupConsumer:
         self._settings = settings
         self._metrics = metrics
         self._reasons_key = f"{DEADLETTER_STREAM}.reasons.{subscription.group}"
+        self._failures_key = f"{DEADLETTER_STREAM}.failures.{subscription.group}"
         self.reading = False
 
     @property
@@ -85,22 +101,23 @@ class GroupConsumer:
         while not stop.is_set():
             try:
                 await ensure_group(self._redis, self._sub.stream, self._sub.group)
+                backoff = 0.1  # reachable again: the next outage starts from a short wait
                 if not drained_own_backlog:
                     await self._drain_own_backlog(stop)
                     drained_own_backlog = True
                 self.reading = True
                 await self._read_new(stop)
-            except (RedisError, OSError) as error:
+            except (RedisError, OSError, DatabaseUnavailableError) as error:
                 self.reading = False
+                # Entries read but not applied stay pending on this consumer: drain them first.
+                drained_own_backlog = False
                 log.warning(
-                    "reader %s cannot reach Redis, retrying: %s",
+                    "reader %s paused, retrying: %s",
                     self._sub.label,
-                    type(error).__name__,
+                    type(error.__cause__ or error).__name__,
                 )
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
-            else:
-                backoff = 0.1
         self.reading = False
 
     async def reclaim_forever(self, stop: asyncio.Event) -> None:
@@ -108,9 +125,11 @@ class GroupConsumer:
             await sleep_or_stop(stop, self._settings.claim_interval_s)
             if stop.is_set():
                 break
+            if not self.reading:
+                continue  # no group yet, or paused: the reader resumes its own backlog
             try:
                 await self.reclaim_once()
-            except (RedisError, OSError) as error:
+            except (RedisError, OSError, DatabaseUnavailableError) as error:
                 log.warning("reclaimer %s failed: %s", self._sub.label, type(error).__name__)
 
     async def reclaim_once(self) -> int:
@@ -137,6 +156,9 @@ class GroupConsumer:
     async def handle(self, entries: Sequence[Entry], counts: dict[str, int] | None = None) -> None:
         outcome = _Outcome()
         deliveries: list[Delivery] = []
+        failures = await self._failure_counts(
+            [text(raw_id) for raw_id, _ in entries if (counts or {}).get(text(raw_id), 1) > 1]
+        )
         for raw_id, fields in entries:
             entry_id = text(raw_id)
             delivery_count = (counts or {}).get(entry_id, 1)
@@ -144,8 +166,12 @@ class GroupConsumer:
                 outcome.ack.append(entry_id)
                 continue
             body = entry_body(fields)
-            if delivery_count > self._settings.max_deliveries:
+            if failures.get(entry_id, 0) >= self._settings.max_deliveries:
                 reason = await self._last_failure(entry_id)
+                self._dead(outcome, entry_id, body, "max_deliveries", reason, delivery_count)
+                continue
+            if delivery_count > self._settings.max_deliveries * CRASH_LOOP_FACTOR:
+                reason = f"delivered {delivery_count} times without completing"
                 self._dead(outcome, entry_id, body, "max_deliveries", reason, delivery_count)
                 continue
             if body is None:
@@ -167,15 +193,19 @@ class GroupConsumer:
                     self._sub.stream, self._sub.group, entry_id, event, payload, delivery_count
                 )
             )
-        if deliveries:
-            await self._apply(deliveries, outcome)
-        await self._settle(outcome)
+        try:
+            if deliveries:
+                await self._apply(deliveries, outcome)
+        finally:
+            await self._settle(outcome)
 
     async def _apply(self, deliveries: list[Delivery], outcome: _Outcome) -> None:
         if len(deliveries) > 1:
             started = time.perf_counter()
             try:
                 await asyncio.to_thread(self._sub.handler, deliveries)
+            except TRANSIENT_ERRORS as error:
+                raise DatabaseUnavailableError(self._sub.group) from error
             except Exception:
                 log.debug(
                     "batch of %d failed in %s; applying one by one",
@@ -192,6 +222,8 @@ class GroupConsumer:
         started = time.perf_counter()
         try:
             await asyncio.to_thread(self._sub.handler, [delivery])
+        except TRANSIENT_ERRORS as error:
+            raise DatabaseUnavailableError(self._sub.group) from error
         except PermanentEventError as permanent:
             self._dead(
                 outcome,
@@ -228,7 +260,10 @@ class GroupConsumer:
                 reason,
             )
         self._metrics.count_failed(self._sub.stream, self._sub.group, delivery.event.type)
-        await self._redis.hset(self._reasons_key, delivery.entry_id, reason)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._reasons_key, delivery.entry_id, reason)
+            pipe.hincrby(self._failures_key, delivery.entry_id, 1)
+            await pipe.execute()
 
     def _dead(
         self,
@@ -271,6 +306,7 @@ class GroupConsumer:
             forget = outcome.retried + [str(fields["entry_id"]) for fields in outcome.dead]
             if forget:
                 pipe.hdel(self._reasons_key, *forget)
+                pipe.hdel(self._failures_key, *forget)
             await pipe.execute()
 
     async def _drain_own_backlog(self, stop: asyncio.Event) -> None:
@@ -308,16 +344,31 @@ class GroupConsumer:
                 await self.handle(_entries(reply))
 
     async def _delivery_counts(self, entries: Sequence[Entry]) -> dict[str, int]:
-        ids = [text(entry_id) for entry_id, _ in entries]
-        pending: list[dict[str, Any]] = await self._redis.xpending_range(
-            self._sub.stream,
-            self._sub.group,
-            min=ids[0],
-            max=ids[-1],
-            count=len(ids) * 2,
-            consumername=self._settings.consumer,
-        )
-        return {text(item["message_id"]): int(item["times_delivered"]) for item in pending}
+        # One lookup per entry: a range query over [first, last] with a COUNT can fill up
+        # with this consumer's other pending entries (its batch in flight) lying in between,
+        # and a claimed entry missing from the reply would count as a first delivery.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id, _ in entries:
+                pipe.xpending_range(
+                    self._sub.stream,
+                    self._sub.group,
+                    min=entry_id,
+                    max=entry_id,
+                    count=1,
+                    consumername=self._settings.consumer,
+                )
+            replies: list[list[dict[str, Any]]] = await pipe.execute()
+        return {
+            text(item["message_id"]): int(item["times_delivered"])
+            for reply in replies
+            for item in reply
+        }
+
+    async def _failure_counts(self, entry_ids: list[str]) -> dict[str, int]:
+        if not entry_ids:
+            return {}
+        values = await self._redis.hmget(self._failures_key, entry_ids)
+        return {entry_id: int(v) for entry_id, v in zip(entry_ids, values, strict=True) if v}
 
     async def _last_failure(self, entry_id: str) -> str:
         reason = await self._redis.hget(self._reasons_key, entry_id)

@@ -76,6 +76,8 @@ async def replay(redis: aioredis.Redis, dead_letter_id: str) -> str:
     if not entries:
         raise KeyError(dead_letter_id)
     letter = _parse(*entries[0])
+    if not letter.body:
+        raise ValueError(f"dead letter {dead_letter_id} holds no entry body to replay")
     async with redis.pipeline(transaction=True) as pipe:
         pipe.xadd(letter.stream, {ENTRY_FIELD: letter.body})
         pipe.xdel(DEADLETTER_STREAM, dead_letter_id)

@@ -114,6 +114,8 @@ class MessagingRuntime:
                     self.metrics.set_lag(state.stream, state.group, state.lag, state.pending)
 
     async def _subscribers_check(self) -> CheckResult:
+        if self.consumers and not self._readers:
+            return CheckResult(False, "not started")
         stopped = [
             consumer.subscription.label
             for consumer, task in zip(self.consumers, self._readers, strict=True)

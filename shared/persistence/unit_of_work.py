@@ -7,10 +7,15 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from shared.events import CloudEvent
 from shared.messaging.outbox import add_to_outbox
+
+
+class ConcurrencyError(Exception):
+    """Another transaction changed the same aggregate, or took the same unique key, first."""
 
 
 class SqlUnitOfWork:
@@ -60,10 +65,16 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.stage_facts()
-        self._flush()
-        published = add_to_outbox(self.session, self._stream, self._staged)
-        self._staged = []
-        self.session.commit()
+        try:
+            self._flush()
+            published = add_to_outbox(self.session, self._stream, self._staged)
+            self._staged = []
+            self.session.commit()
+        except IntegrityError as error:
+            self.session.rollback()
+            raise ConcurrencyError(
+                f"conflicting concurrent write: {type(error.orig).__name__}"
+            ) from error
         if published:
             self._on_commit()
 

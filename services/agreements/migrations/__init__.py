@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+
+from shared.persistence import migrations
 
 HERE = Path(__file__).parent
 
 
 def alembic_config(engine: Engine) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(HERE))
-    config.attributes["engine"] = engine
-    return config
+    return migrations.alembic_config(HERE, engine)
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    command.upgrade(alembic_config(engine), "head")
+    migrations.upgrade_to_head(HERE, engine)

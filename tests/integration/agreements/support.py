@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 from fastapi import FastAPI
@@ -86,9 +86,9 @@ def make_settings(
         "today": today,
         "block_ms": 50,
         "relay_poll_interval_s": 0.1,
-        "claim_idle_ms": 200,
-        "claim_interval_s": 0.2,
-        "max_deliveries": 3,
+        # long enough that a batch still being applied under load is never reclaimed
+        "claim_idle_ms": 5_000,
+        "claim_interval_s": 1.0,
         "monitor_interval_s": 0.2,
         "agreements_clock_interval_s": 3600.0,
         "consumer_name": "agreements-test",
@@ -127,10 +127,8 @@ def wait_until(
 
 def stream_events(r: redis.Redis, stream: str = AGREEMENTS_STREAM) -> list[dict[str, Any]]:
     """The CloudEvents on a stream, oldest first, as plain JSON (read with redis-py only)."""
-    events = []
-    for _, fields in r.xrange(stream):
-        events.append(json.loads(fields[ENTRY_FIELD.encode()]))
-    return events
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(stream))
+    return [json.loads(fields[ENTRY_FIELD.encode()]) for _, fields in entries]
 
 
 def events_of(

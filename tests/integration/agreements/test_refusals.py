@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -174,3 +175,31 @@ def test_an_invalid_body_is_refused_with_errors_and_without_echoing_the_input(
     assert all(set(e) == {"loc", "msg", "type"} for e in found["errors"])
     assert secret not in response.text
     assert "6307" not in response.text
+
+
+def test_concurrent_registrations_of_one_partner_code_register_it_once(
+    client: TestClient,
+) -> None:
+    """The losers of the race are refused (422 taken, or 409 conflict), never a 500."""
+    callers = 8
+    start = threading.Barrier(callers)
+    responses: list[httpx.Response] = []
+
+    def register() -> None:
+        start.wait(timeout=10)
+        body = {"code": "dinkes", "name": "Dinas Kesehatan", "kind": "health"}
+        responses.append(client.post("/partners", json=body, headers=STAFF))
+
+    threads = [threading.Thread(target=register) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) <= {201, 409, 422}, statuses
+    for response in responses:
+        if response.status_code != 201:
+            problem(response, response.status_code)
+    assert [p["code"] for p in client.get("/partners", headers=STAFF).json()] == ["dinkes"]

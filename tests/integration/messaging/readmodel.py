@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     func,
     insert,
     select,
@@ -175,7 +176,7 @@ def make_handler(
                 error = fail(delivery, log) if fail is not None else None
                 if error is not None:
                     raise error
-                upsert(session, delivery)
+            upsert(session, fresh)
             if delay_s:
                 time.sleep(delay_s)
         with log.lock:
@@ -184,26 +185,73 @@ def make_handler(
     return handle
 
 
-def upsert(session: Session, delivery: Delivery) -> None:
-    payload = delivery.payload
-    assert isinstance(payload, SessionHeld | SessionScheduled)
-    state, sequence = payload.session, delivery.event.sequence
-    current = session.execute(
-        select(session_view.c.sequence).where(session_view.c.session_id == state.session_id)
-    ).scalar_one_or_none()
-    values = {
-        "status": state.status,
-        "delivered_quantity": state.delivered_quantity,
-        "sequence": sequence,
+def upsert(session: Session, deliveries: Sequence[Delivery]) -> None:
+    """Move each session's row to the newest state in `deliveries`, if newer than the row."""
+    newest: dict[str, tuple[int, SessionState]] = {}
+    for delivery in deliveries:
+        payload = delivery.payload
+        assert isinstance(payload, SessionHeld | SessionScheduled)
+        state, sequence = payload.session, delivery.event.sequence
+        held = newest.get(state.session_id)
+        if held is None or is_newer(held[0], sequence):
+            newest[state.session_id] = (sequence, state)
+    if not newest:
+        return
+    current: dict[str, int] = {
+        row.session_id: row.sequence
+        for row in session.execute(
+            select(session_view.c.session_id, session_view.c.sequence).where(
+                session_view.c.session_id.in_(list(newest))
+            )
+        )
     }
-    if current is None:
-        session.execute(insert(session_view).values(session_id=state.session_id, **values))
-    elif is_newer(current, sequence):
+    values = [
+        {
+            "key": session_id,
+            "status": state.status,
+            "delivered_quantity": state.delivered_quantity,
+            "sequence": sequence,
+        }
+        for session_id, (sequence, state) in newest.items()
+        if is_newer(current.get(session_id), sequence)
+    ]
+    new = [row for row in values if row["key"] not in current]
+    moved = [row for row in values if row["key"] in current]
+    if new:
+        session.execute(
+            insert(session_view).values(
+                session_id=bindparam("key"),
+                status=bindparam("status"),
+                delivered_quantity=bindparam("delivered_quantity"),
+                sequence=bindparam("sequence"),
+            ),
+            new,
+        )
+    if moved:
         session.execute(
             update(session_view)
-            .where(session_view.c.session_id == state.session_id)
-            .values(**values)
+            .where(session_view.c.session_id == bindparam("key"))
+            .values(
+                status=bindparam("status"),
+                delivered_quantity=bindparam("delivered_quantity"),
+                sequence=bindparam("sequence"),
+            ),
+            moved,
         )
+
+
+async def xadd_raw(redis: aioredis.Redis, fields: dict[str, bytes], stream: str = STREAM) -> str:
+    """XADD arbitrary fields (poison entries); returns the entry id."""
+    entry_id: bytes = await redis.xadd(stream, fields)  # type: ignore[arg-type,assignment]
+    return entry_id.decode()
+
+
+async def entries(
+    redis: aioredis.Redis, stream: str = STREAM, *, min: str = "-", max: str = "+"
+) -> list[tuple[str, dict[bytes, bytes]]]:
+    """XRANGE with the types redis-py leaves open pinned down."""
+    reply: list[Any] = await redis.xrange(stream, min=min, max=max)  # type: ignore[assignment]
+    return [(entry_id.decode(), dict(fields)) for entry_id, fields in reply]
 
 
 # --- reading state back ---------------------------------------------------------------------

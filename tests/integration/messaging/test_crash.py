@@ -11,16 +11,20 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import Engine, select
 
+from shared.persistence.engine import make_engine
+from tests.infra import postgres_available, postgres_database
 from tests.integration.messaging.readmodel import (
     GROUP,
     STREAM,
     count,
+    create_database,
     expected_final,
     inbox,
     pending_count,
@@ -56,14 +60,53 @@ async def consumer_pending(redis: aioredis.Redis, name: str) -> int:
     return 0
 
 
+@pytest.fixture
+def crash_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A file SQLite database, or a fresh PostgreSQL one, with the read model's tables."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'readmodel.db'}"
+        create_database(url).dispose()
+        yield url
+        return
+    if not postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not reachable in CI (set SINERGI_TEST_POSTGRES_URL)")
+        pytest.skip("PostgreSQL is not reachable (set SINERGI_TEST_POSTGRES_URL)")
+    with postgres_database() as url:
+        create_database(url).dispose()
+        yield url
+
+
 @pytest.mark.parametrize(
-    "second_name",
+    ("crash_database", "second_name"),
     [
-        pytest.param("replica-a", id="same-name-drains-its-backlog"),
-        pytest.param("replica-b", id="new-name-reclaims"),
+        pytest.param("sqlite", "replica-a", id="sqlite-same-name-drains-its-backlog"),
+        pytest.param("sqlite", "replica-b", id="sqlite-new-name-reclaims"),
+        pytest.param(
+            "postgresql",
+            "replica-b",
+            id="postgresql-new-name-reclaims",
+            marks=pytest.mark.postgres,
+        ),
     ],
+    indirect=["crash_database"],
 )
 async def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
+    crash_database: str,
+    redis: aioredis.Redis,
+    redis_url: str,
+    second_name: str,
+    tmp_path: Path,
+) -> None:
+    database_url = crash_database
+    engine = make_engine(database_url)
+    try:
+        await _kill_and_recover(engine, database_url, redis, redis_url, second_name, tmp_path)
+    finally:
+        engine.dispose()
+
+
+async def _kill_and_recover(
     engine: Engine,
     database_url: str,
     redis: aioredis.Redis,
@@ -104,7 +147,7 @@ async def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twi
     assert applied_at_kill < TOTAL
     assert stranded > 0, "the kill left no batch in hand"
 
-    second_options = ["--delay-s", "0.002", "--batch-size", "100"]
+    second_options = ["--batch-size", "100"]
     if second_name != "replica-a":
         second_options += ["--claim-idle-ms", "200", "--claim-interval-s", "0.2"]
     second = start_consumer(database_url, redis_url, second_name, log, *second_options)

@@ -21,6 +21,7 @@ from tests.integration.messaging.readmodel import (
     HandlerLog,
     check,
     count,
+    entries,
     expected_final,
     inbox,
     make_handler,
@@ -31,6 +32,7 @@ from tests.integration.messaging.readmodel import (
     session_event,
     wait_until,
     xadd_events,
+    xadd_raw,
 )
 
 REASONS_KEY = f"{DEADLETTER_STREAM}.reasons.{GROUP}"
@@ -75,7 +77,7 @@ async def test_entries_that_are_not_valid_events_go_straight_to_the_dead_letters
     }
     code_of: dict[str, str] = {}
     for code, fields in poison.items():
-        code_of[(await redis.xadd(STREAM, fields)).decode()] = code  # type: ignore[arg-type]
+        code_of[await xadd_raw(redis, fields)] = code
     await xadd_events(redis, [good])
     runtime = messaging_runtime(redis, sqlite_engine, metrics, make_handler(sqlite_engine))
 
@@ -213,7 +215,7 @@ async def test_a_replayed_dead_letter_is_applied_once_after_the_handler_is_fixed
         with pytest.raises(KeyError):
             await replay(redis, letter.id)  # gone: a second replay cannot duplicate it
 
-    [(_, fields)] = await redis.xrange(STREAM, min=new_id, max=new_id)
+    [(_, fields)] = await entries(redis, min=new_id, max=new_id)
     assert fields == {ENTRY_FIELD.encode(): event.to_json().encode()}
     assert log.applied == [event.id]
     assert rows(sqlite_engine) == [expected_final("session-1", 1)]

@@ -1,4 +1,4 @@
-"""The outbox and its relay: committed events reach the stream once, in order, even across outages."""
+"""The outbox relay: committed events reach the stream once and in order, even across outages."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from shared.messaging import ENTRY_FIELD, OutboxRelay, add_to_outbox
 from shared.messaging.connection import connect
 from shared.observability.metrics import Metrics
 from tests.infra import RedisProcess
-from tests.integration.messaging.readmodel import STREAM, outbox, session_event, wait_until
+from tests.integration.messaging.readmodel import (
+    STREAM,
+    entries,
+    outbox,
+    session_event,
+    wait_until,
+)
 
 
 def commit_to_outbox(engine: Engine, events: Sequence[CloudEvent], *, commit: bool = True) -> None:
@@ -42,8 +48,7 @@ def unpublished(engine: Engine) -> int:
 
 
 async def stream_event_ids(redis: aioredis.Redis) -> list[str]:
-    entries = await redis.xrange(STREAM)
-    return [json.loads(fields[ENTRY_FIELD.encode()])["id"] for _, fields in entries]
+    return [json.loads(fields[ENTRY_FIELD.encode()])["id"] for _, fields in await entries(redis)]
 
 
 async def test_committed_outbox_events_are_published_in_id_order_as_one_cloudevent_field(
@@ -58,9 +63,9 @@ async def test_committed_outbox_events_are_published_in_id_order_as_one_cloudeve
     assert await relay.publish_pending() == 2
     assert await relay.publish_pending() == 0
 
-    entries = await redis.xrange(STREAM)
-    assert [set(fields) for _, fields in entries] == [{ENTRY_FIELD.encode()}] * 7
-    assert [fields[ENTRY_FIELD.encode()].decode() for _, fields in entries] == [
+    published = await entries(redis)
+    assert [set(fields) for _, fields in published] == [{ENTRY_FIELD.encode()}] * 7
+    assert [fields[ENTRY_FIELD.encode()].decode() for _, fields in published] == [
         event.to_json() for event in events
     ]
     stored = outbox_rows(engine)
@@ -69,8 +74,9 @@ async def test_committed_outbox_events_are_published_in_id_order_as_one_cloudeve
 
 
 async def test_a_rolled_back_transaction_publishes_nothing(
-    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+    sqlite_engine: Engine, redis: aioredis.Redis, metrics: Metrics
 ) -> None:
+    engine = sqlite_engine
     commit_to_outbox(engine, [session_event("rolled-back", 1)], commit=False)
     relay = OutboxRelay(engine, redis, metrics)
 
@@ -80,8 +86,9 @@ async def test_a_rolled_back_transaction_publishes_nothing(
 
 
 async def test_notify_wakes_the_relay_long_before_its_poll_interval(
-    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+    sqlite_engine: Engine, redis: aioredis.Redis, metrics: Metrics
 ) -> None:
+    engine = sqlite_engine
     relay = OutboxRelay(engine, redis, metrics, poll_interval_s=30.0)
     stop = asyncio.Event()
     commit_to_outbox(engine, [session_event("first", 1)])
@@ -122,8 +129,9 @@ class _CommitWhilePublishing(OutboxRelay):
 
 
 async def test_a_notify_that_arrives_while_the_relay_is_publishing_is_not_lost(
-    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+    sqlite_engine: Engine, redis: aioredis.Redis, metrics: Metrics
 ) -> None:
+    engine = sqlite_engine
     late = session_event("committed-mid-round", 1)
     relay = _CommitWhilePublishing(engine, late, redis, metrics, poll_interval_s=30.0)
     stop = asyncio.Event()
@@ -151,15 +159,15 @@ async def test_the_outbox_survives_a_redis_outage_and_publishes_every_event_once
         events = [session_event(f"outage-{i}", 1) for i in range(30)]
         commit_to_outbox(engine, events[:20])
         task = asyncio.create_task(relay.run(stop))
-        await wait_until((lambda: not relay.healthy), timeout_s=15, what="relay failure")
+        await wait_until(lambda: not relay.healthy, timeout_s=15, what="relay failure")
         commit_to_outbox(engine, events[20:])
         relay.notify()
         await asyncio.sleep(0.3)  # a few failed rounds with rows waiting
         assert unpublished(engine) == 30
 
         own_redis.start()
-        await wait_until((lambda: unpublished(engine) == 0), timeout_s=15, what="the backlog")
-        await wait_until((lambda: relay.healthy), timeout_s=5, what="relay recovery")
+        await wait_until(lambda: unpublished(engine) == 0, timeout_s=15, what="the backlog")
+        await wait_until(lambda: relay.healthy, timeout_s=5, what="relay recovery")
         assert await stream_event_ids(redis) == [event.id for event in events]
     finally:
         stop.set()

@@ -55,6 +55,16 @@ INMATE = identity.InmateState(
     nik_status="unverified",
 )
 
+ENROLMENT = programs.EnrolmentState(
+    enrolment_id="enrolment-1",
+    person_id="person-1",
+    agreement_id="agreement-1",
+    partner_code="BLK",
+    programme_kind="vocational",
+    status="enrolled",
+    enrolled_on=date(2025, 2, 3),
+)
+
 
 def sample_payloads() -> list[EventPayload]:
     return [
@@ -91,6 +101,36 @@ def sample_payloads() -> list[EventPayload]:
         programs.SessionScheduled(session=SESSION),
         programs.SessionHeld(session=SESSION),
         programs.SessionCancelled(session=SESSION, reason="Flood"),
+        programs.PersonEnrolled(enrolment=ENROLMENT),
+        programs.EnrolmentCompleted(enrolment=ENROLMENT),
+        programs.EnrolmentExited(enrolment=ENROLMENT),
+        programs.OutcomeIssued(
+            outcome_id="outcome-1",
+            person_id="person-1",
+            enrolment_id="enrolment-1",
+            agreement_id="agreement-1",
+            programme_kind="vocational",
+            kind="certificate",
+            issued_on=date(2025, 6, 30),
+            passed=True,
+        ),
+        programs.SaleRecorded(
+            sale_id="sale-1",
+            agreement_id="agreement-1",
+            partner_code="BLK",
+            sold_on=date(2025, 5, 2),
+            buyer_type="public",
+            lines=[
+                programs.SaleLine(
+                    product="Tas anyaman",
+                    quantity=2,
+                    unit="buah",
+                    unit_price_idr=75_000,
+                    amount_idr=150_000,
+                )
+            ],
+            total_idr=150_000,
+        ),
         identity.InmateAdmitted(inmate=INMATE),
         identity.InmateStatusChanged(inmate=INMATE, previous_category="A.II"),
         identity.InmateTransferred(

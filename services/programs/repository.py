@@ -1,0 +1,308 @@
+"""Loads and saves aggregates; the only place that knows both the domain and the tables.
+
+Updates are guarded by the version loaded: a row changed meanwhile raises ConcurrencyError.
+The read models of other services' facts are read here too, as domain values.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import delete, insert, update
+from sqlmodel import Session, SQLModel, col, select
+
+from services.programs import domain
+from services.programs.orm import (
+    AgreementViewRow,
+    AttendanceRow,
+    EnrolmentRow,
+    InmateViewRow,
+    ItemViewRow,
+    OutcomeRow,
+    ProgrammeKindRow,
+    SaleLineRow,
+    SaleRow,
+    SessionRow,
+)
+
+A = TypeVar("A", domain.ProgrammeSession, domain.Enrolment, domain.Outcome, domain.Sale)
+
+
+class ConcurrencyError(Exception):
+    """Another transaction changed the aggregate since it was loaded."""
+
+
+class _Repository(Generic[A]):
+    table: type[SQLModel]
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.seen: dict[str, tuple[A, int | None]] = {}
+
+    def add(self, aggregate: A) -> None:
+        self.seen[aggregate.id] = (aggregate, None)
+
+    def get(self, aggregate_id: str) -> A | None:
+        if aggregate_id in self.seen:
+            return self.seen[aggregate_id][0]
+        row = self._session.get(self.table, aggregate_id)
+        return self._track(row) if row is not None else None
+
+    def _track(self, row: Any) -> A:
+        if row.id in self.seen:
+            return self.seen[row.id][0]
+        aggregate = self._load(row)
+        self.seen[row.id] = (aggregate, aggregate.version)
+        return aggregate
+
+    def _load(self, row: Any) -> A:
+        raise NotImplementedError(f"{self.table.__name__} rows are only ever added")
+
+    def flush(self) -> None:
+        for aggregate_id, (aggregate, loaded) in list(self.seen.items()):
+            if loaded == aggregate.version:
+                continue
+            values = self._values(aggregate)
+            if loaded is None:
+                self._session.execute(insert(self.table), [{**values, "id": aggregate.id}])
+            else:
+                table: Any = self.table
+                result = self._session.execute(
+                    update(self.table)
+                    .where(col(table.id) == aggregate_id, col(table.version) == loaded)
+                    .values(**values)
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    raise ConcurrencyError(f"{aggregate_id} changed since version {loaded}")
+            self._flush_children(aggregate, loaded)
+            self.seen[aggregate_id] = (aggregate, aggregate.version)
+
+    def _values(self, aggregate: A) -> dict[str, object]:
+        raise NotImplementedError
+
+    def _flush_children(self, aggregate: A, loaded: int | None) -> None:
+        return None
+
+
+class SessionRepository(_Repository[domain.ProgrammeSession]):
+    table = SessionRow
+
+    def _load(self, row: SessionRow) -> domain.ProgrammeSession:
+        attendance = self._session.exec(
+            select(AttendanceRow.person_id)
+            .where(AttendanceRow.session_id == row.id)
+            .order_by(col(AttendanceRow.person_id))
+        ).all()
+        return domain.ProgrammeSession(
+            id=row.id,
+            facility=row.facility,
+            agreement_id=row.agreement_id,
+            partner_code=row.partner_code,
+            programme_kind=row.programme_kind,
+            unit=row.unit,
+            action_plan_item_id=row.action_plan_item_id,
+            scheduled_on=row.scheduled_on,
+            status=domain.SessionStatus(row.status),
+            held_on=row.held_on,
+            attendance=tuple(attendance),
+            delivered_quantity=row.delivered_quantity,
+            cancel_reason=row.cancel_reason,
+            version=row.version,
+        )
+
+    def _values(self, s: domain.ProgrammeSession) -> dict[str, object]:
+        return {
+            "facility": s.facility,
+            "agreement_id": s.agreement_id,
+            "partner_code": s.partner_code,
+            "programme_kind": s.programme_kind,
+            "unit": s.unit,
+            "action_plan_item_id": s.action_plan_item_id,
+            "scheduled_on": s.scheduled_on,
+            "status": s.status.value,
+            "held_on": s.held_on,
+            "delivered_quantity": s.delivered_quantity,
+            "cancel_reason": s.cancel_reason,
+            "version": s.version,
+        }
+
+    def _flush_children(self, s: domain.ProgrammeSession, loaded: int | None) -> None:
+        if loaded is not None:
+            self._session.execute(
+                delete(AttendanceRow).where(col(AttendanceRow.session_id) == s.id)
+            )
+        if s.attendance:
+            self._session.execute(
+                insert(AttendanceRow),
+                [{"session_id": s.id, "person_id": person} for person in s.attendance],
+            )
+
+
+class EnrolmentRepository(_Repository[domain.Enrolment]):
+    table = EnrolmentRow
+
+    def _load(self, row: EnrolmentRow) -> domain.Enrolment:
+        return domain.Enrolment(
+            id=row.id,
+            facility=row.facility,
+            person_id=row.person_id,
+            agreement_id=row.agreement_id,
+            partner_code=row.partner_code,
+            programme_kind=row.programme_kind,
+            enrolled_on=row.enrolled_on,
+            status=domain.EnrolmentStatus(row.status),
+            ended_on=row.ended_on,
+            exit_reason=row.exit_reason,
+            version=row.version,
+        )
+
+    def active_of(self, person_id: str, facility: str | None = None) -> list[domain.Enrolment]:
+        query = select(EnrolmentRow).where(
+            EnrolmentRow.person_id == person_id,
+            EnrolmentRow.status == domain.EnrolmentStatus.ENROLLED.value,
+        )
+        if facility is not None:
+            query = query.where(EnrolmentRow.facility == facility)
+        found = [
+            self._track(row) for row in self._session.exec(query.order_by(col(EnrolmentRow.id)))
+        ]
+        # enrolments changed earlier in this transaction count as they are now
+        return [e for e in found if e.status is domain.EnrolmentStatus.ENROLLED]
+
+    def _values(self, e: domain.Enrolment) -> dict[str, object]:
+        return {
+            "facility": e.facility,
+            "person_id": e.person_id,
+            "agreement_id": e.agreement_id,
+            "partner_code": e.partner_code,
+            "programme_kind": e.programme_kind,
+            "enrolled_on": e.enrolled_on,
+            "status": e.status.value,
+            "ended_on": e.ended_on,
+            "exit_reason": e.exit_reason,
+            "version": e.version,
+        }
+
+
+class OutcomeRepository(_Repository[domain.Outcome]):
+    """Outcomes are only ever added."""
+
+    table = OutcomeRow
+
+    def of_enrolment(self, enrolment_id: str) -> str | None:
+        row = self._session.exec(
+            select(OutcomeRow.id).where(OutcomeRow.enrolment_id == enrolment_id)
+        ).first()
+        pending = [o.id for o, _ in self.seen.values() if o.enrolment_id == enrolment_id]
+        return row or (pending[0] if pending else None)
+
+    def _values(self, o: domain.Outcome) -> dict[str, object]:
+        return {
+            "facility": o.facility,
+            "person_id": o.person_id,
+            "enrolment_id": o.enrolment_id,
+            "agreement_id": o.agreement_id,
+            "partner_code": o.partner_code,
+            "programme_kind": o.programme_kind,
+            "kind": o.kind.value,
+            "issued_on": o.issued_on,
+            "passed": o.passed,
+            "level": o.level,
+            "score": o.score,
+        }
+
+
+class SaleRepository(_Repository[domain.Sale]):
+    """Sales are only ever added (a wrong sale is corrected by staff outside this service)."""
+
+    table = SaleRow
+
+    def _values(self, s: domain.Sale) -> dict[str, object]:
+        return {
+            "facility": s.facility,
+            "agreement_id": s.agreement_id,
+            "partner_code": s.partner_code,
+            "sold_on": s.sold_on,
+            "buyer_type": s.buyer_type.value,
+            "total_idr": s.total_idr,
+        }
+
+    def _flush_children(self, s: domain.Sale, loaded: int | None) -> None:
+        self._session.execute(
+            insert(SaleLineRow),
+            [
+                {
+                    "sale_id": s.id,
+                    "position": n,
+                    "product": line.product,
+                    "quantity": line.quantity,
+                    "unit": line.unit,
+                    "unit_price_idr": line.unit_price_idr,
+                    "amount_idr": line.amount_idr,
+                }
+                for n, line in enumerate(s.lines)
+            ],
+        )
+
+
+class KnownFacts:
+    """What this service knows of programme kinds, agreements and people (read only)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def kind(self, code: str) -> domain.ProgrammeKind | None:
+        row = self._session.get(ProgrammeKindRow, code)
+        return kind_from_row(row) if row else None
+
+    def agreement(self, agreement_id: str) -> domain.AgreementTerms | None:
+        row = self._session.get(AgreementViewRow, agreement_id)
+        if row is None:
+            return None
+        return domain.AgreementTerms(
+            agreement_id=row.agreement_id,
+            facility=row.facility,
+            partner_code=row.partner_code,
+            facility_number=row.facility_number,
+            programme_kinds=tuple(row.programme_kinds),
+            start_date=row.start_date,
+            end_date=row.end_date,
+            status=row.status,
+            terminated_on=row.terminated_on,
+        )
+
+    def item(self, item_id: str) -> domain.ItemTerms | None:
+        row = self._session.get(ItemViewRow, item_id)
+        return domain.ItemTerms(row.item_id, row.agreement_id, row.programme_kind) if row else None
+
+    def person(self, person_id: str) -> domain.Person | None:
+        row = self._session.get(InmateViewRow, person_id)
+        if row is None:
+            return None
+        return domain.Person(
+            person_id=row.person_id,
+            register_number=row.register_number,
+            custody_periods=tuple(
+                domain.Custody(
+                    p["facility"],
+                    date.fromisoformat(p["since"]),
+                    date.fromisoformat(p["until"]) if p.get("until") else None,
+                )
+                for p in row.custody_periods
+            ),
+            nik_status=row.nik_status,
+        )
+
+
+def kind_from_row(row: ProgrammeKindRow) -> domain.ProgrammeKind:
+    return domain.ProgrammeKind(
+        code=row.code,
+        label_id=row.label_id,
+        label_en=row.label_en,
+        unit=row.unit,
+        quantity_rule=domain.QuantityRule(row.quantity_rule),
+        enrolment=row.enrolment,
+        outcome=domain.OutcomeKind(row.outcome) if row.outcome else None,
+        enrolment_needs_validated_nik=row.enrolment_needs_validated_nik,
+    )

@@ -1,0 +1,68 @@
+"""One transaction per use case: aggregate changes and the facts they caused commit together."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from services.programs import publishing
+from services.programs.config import SERVICE
+from services.programs.repository import (
+    ConcurrencyError,
+    EnrolmentRepository,
+    KnownFacts,
+    OutcomeRepository,
+    SaleRepository,
+    SessionRepository,
+)
+from shared.events import CloudEvent
+from shared.messaging import stream_of
+from shared.persistence.unit_of_work import SqlUnitOfWork
+
+STREAM = stream_of(SERVICE)
+
+
+class UnitOfWork(SqlUnitOfWork):
+    sessions: SessionRepository
+    enrolments: EnrolmentRepository
+    outcomes: OutcomeRepository
+    sales: SaleRepository
+    facts: KnownFacts
+
+    def _open(self, session: Session) -> None:
+        self.sessions = SessionRepository(session)
+        self.enrolments = EnrolmentRepository(session)
+        self.outcomes = OutcomeRepository(session)
+        self.sales = SaleRepository(session)
+        self.facts = KnownFacts(session)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except IntegrityError as error:
+            # a concurrent transaction took the same unique key (an enrolment's outcome) first
+            self.session.rollback()
+            raise ConcurrencyError(f"conflicting concurrent write: {error.orig}") from error
+
+    def _flush(self) -> None:
+        self.sessions.flush()
+        self.enrolments.flush()
+        self.outcomes.flush()
+        self.sales.flush()
+
+    def _collect_facts(self) -> list[CloudEvent]:
+        facts: list[CloudEvent] = []
+        ids = (self.correlation_id, self.causation_id)
+        for session, _ in self.sessions.seen.values():
+            facts += publishing.session_facts(session, *ids)
+            session.events.clear()
+        for enrolment, _ in self.enrolments.seen.values():
+            facts += publishing.enrolment_facts(enrolment, *ids)
+            enrolment.events.clear()
+        for outcome, _ in self.outcomes.seen.values():
+            facts += publishing.outcome_facts(outcome, *ids)
+            outcome.events.clear()
+        for sale, _ in self.sales.seen.values():
+            facts += publishing.sale_facts(sale, *ids)
+            sale.events.clear()
+        return facts
