@@ -168,13 +168,22 @@ class ItemTerms:
     item_id: str
     agreement_id: str
     programme_kind: str
+    period_start: date
+    period_end: date
 
-    def check_matches(self, agreement_id: str, kind: str) -> None:
+    def check_matches(self, agreement_id: str, kind: str, on: date) -> None:
+        """The item belongs to the agreement, is of the kind, and its period holds the date."""
         if self.agreement_id != agreement_id or self.programme_kind != kind:
             raise AgreementRuleError(
                 "item_mismatch",
                 f"action plan item {self.item_id} is a {self.programme_kind} item of agreement "
                 f"{self.agreement_id}, not a {kind} item of agreement {agreement_id}",
+            )
+        if not self.period_start <= on <= self.period_end:
+            raise AgreementRuleError(
+                "item_mismatch",
+                f"action plan item {self.item_id} runs {self.period_start}..{self.period_end}, "
+                f"not on {on}",
             )
 
 
@@ -318,7 +327,7 @@ class ProgrammeSession(_Aggregate):
     ) -> ProgrammeSession:
         agreement.check_in_force(on, kind.code)
         if item is not None:
-            item.check_matches(agreement.agreement_id, kind.code)
+            item.check_matches(agreement.agreement_id, kind.code, on)
         session = cls(
             id=id,
             facility=agreement.facility,
@@ -345,6 +354,7 @@ class ProgrammeSession(_Aggregate):
         *,
         agreement: AgreementTerms,
         kind: ProgrammeKind,
+        item: ItemTerms | None,
         today: date,
     ) -> None:
         """Record the session as held; holding a held session again is a correction."""
@@ -355,6 +365,8 @@ class ProgrammeSession(_Aggregate):
         if on > today:
             raise DomainError("held_in_future", f"a session cannot be held on {on}, after {today}")
         agreement.check_in_force(on, kind.code)
+        if item is not None:
+            item.check_matches(self.agreement_id, kind.code, on)
         for person in attendance:
             person.check_in_custody(self.facility, on)
         people = tuple(dict.fromkeys(p.person_id for p in attendance))

@@ -96,6 +96,7 @@ def _hold(
         report.delivered_quantity,
         agreement=_agreement(uow, session.agreement_id),
         kind=_kind(uow, session.programme_kind),
+        item=_item(uow, session.action_plan_item_id),
         today=today,
     )
 

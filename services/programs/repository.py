@@ -25,12 +25,18 @@ from services.programs.orm import (
     SaleRow,
     SessionRow,
 )
+from shared.persistence.unit_of_work import ConcurrencyError
+
+__all__ = [
+    "ConcurrencyError",
+    "EnrolmentRepository",
+    "KnownFacts",
+    "OutcomeRepository",
+    "SaleRepository",
+    "SessionRepository",
+]
 
 A = TypeVar("A", domain.ProgrammeSession, domain.Enrolment, domain.Outcome, domain.Sale)
-
-
-class ConcurrencyError(Exception):
-    """Another transaction changed the aggregate since it was loaded."""
 
 
 class _Repository(Generic[A]):
@@ -274,7 +280,11 @@ class KnownFacts:
 
     def item(self, item_id: str) -> domain.ItemTerms | None:
         row = self._session.get(ItemViewRow, item_id)
-        return domain.ItemTerms(row.item_id, row.agreement_id, row.programme_kind) if row else None
+        if row is None:
+            return None
+        return domain.ItemTerms(
+            row.item_id, row.agreement_id, row.programme_kind, row.period_start, row.period_end
+        )
 
     def person(self, person_id: str) -> domain.Person | None:
         row = self._session.get(InmateViewRow, person_id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from services.programs import publishing
 from services.programs.config import SERVICE
 from services.programs.repository import (
-    ConcurrencyError,
     EnrolmentRepository,
     KnownFacts,
     OutcomeRepository,
@@ -35,14 +33,6 @@ class UnitOfWork(SqlUnitOfWork):
         self.outcomes = OutcomeRepository(session)
         self.sales = SaleRepository(session)
         self.facts = KnownFacts(session)
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        except IntegrityError as error:
-            # a concurrent transaction took the same unique key (an enrolment's outcome) first
-            self.session.rollback()
-            raise ConcurrencyError(f"conflicting concurrent write: {error.orig}") from error
 
     def _flush(self) -> None:
         self.sessions.flush()

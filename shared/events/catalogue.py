@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from shared.events import agreements, identity, programs
 from shared.events.envelope import CloudEvent, EventPayload, new_event_id, utc_now
@@ -19,6 +20,25 @@ SOURCES: dict[str, str] = {
     **{model.event_type: "sinergi/programs" for model in programs.PAYLOADS},
     **{model.event_type: "sinergi/identity" for model in identity.PAYLOADS},
 }
+
+
+def _typed_envelope(model: type[EventPayload]) -> type[CloudEvent]:
+    # One model per (type, version) whose constant attributes and payload are checked in a
+    # single pass over the JSON: the discriminated union below picks it by `dataschema`.
+    constants: dict[str, Any] = {
+        "source": (Literal[SOURCES[model.event_type]], ...),
+        "type": (Literal[model.event_type], ...),
+        "dataschema": (Literal[model.dataschema()], ...),
+        "data": (model, ...),
+    }
+    return create_model(f"{model.__name__}Event", __base__=CloudEvent, **constants)
+
+
+_TYPED_EVENT_UNION: Any = Annotated[
+    Union[tuple(_typed_envelope(model) for model in CATALOGUE.values())],  # noqa: UP007
+    Field(discriminator="dataschema"),
+]
+_TYPED_EVENTS: TypeAdapter[Any] = TypeAdapter(_TYPED_EVENT_UNION)
 
 
 class InvalidEventError(ValueError):
@@ -61,7 +81,21 @@ def build_event(
 
 
 def parse_event(raw: bytes | str) -> tuple[CloudEvent, EventPayload]:
-    """Validate an envelope and its payload against the catalogue; raise InvalidEventError."""
+    """Validate an envelope and its payload against the catalogue; raise InvalidEventError.
+
+    A valid event is read in one pass into a subclass of CloudEvent whose `data` is the
+    payload model itself (serialised the same way); anything else goes through the checks
+    one by one, to say precisely what is wrong.
+    """
+    try:
+        event = _TYPED_EVENTS.validate_json(raw)
+    except ValidationError:
+        return _parse_checking_each_step(raw)
+    payload: EventPayload = event.data
+    return event, payload
+
+
+def _parse_checking_each_step(raw: bytes | str) -> tuple[CloudEvent, EventPayload]:
     try:
         event = CloudEvent.model_validate_json(raw)
     except ValidationError as error:

@@ -39,9 +39,6 @@ from shared.observability.redaction import redact
 log = logging.getLogger(__name__)
 # The database, not the event, is at fault: pause and retry later without counting a failure.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
-# An entry delivered this many times max_deliveries without a recorded failure is crashing
-# its consumer (a failure is only recorded by a consumer that survives it).
-CRASH_LOOP_FACTOR = 3
 
 
 class DatabaseUnavailableError(Exception):
@@ -88,6 +85,9 @@ class GroupConsumer:
         self._metrics = metrics
         self._reasons_key = f"{DEADLETTER_STREAM}.reasons.{subscription.group}"
         self._failures_key = f"{DEADLETTER_STREAM}.failures.{subscription.group}"
+        # Redelivered entries whose apply started but never finished: the consumer died on
+        # them (a failure is only recorded by a consumer that survives it).
+        self._crashes_key = f"{DEADLETTER_STREAM}.crashes.{subscription.group}"
         self.reading = False
 
     @property
@@ -114,7 +114,7 @@ class GroupConsumer:
                 log.warning(
                     "reader %s paused, retrying: %s",
                     self._sub.label,
-                    type(error.__cause__ or error).__name__,
+                    redact(str(error.__cause__ or error))[:300],
                 )
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -156,7 +156,7 @@ class GroupConsumer:
     async def handle(self, entries: Sequence[Entry], counts: dict[str, int] | None = None) -> None:
         outcome = _Outcome()
         deliveries: list[Delivery] = []
-        failures = await self._failure_counts(
+        failures, crashes = await self._failure_counts(
             [text(raw_id) for raw_id, _ in entries if (counts or {}).get(text(raw_id), 1) > 1]
         )
         for raw_id, fields in entries:
@@ -170,8 +170,8 @@ class GroupConsumer:
                 reason = await self._last_failure(entry_id)
                 self._dead(outcome, entry_id, body, "max_deliveries", reason, delivery_count)
                 continue
-            if delivery_count > self._settings.max_deliveries * CRASH_LOOP_FACTOR:
-                reason = f"delivered {delivery_count} times without completing"
+            if crashes.get(entry_id, 0) >= self._settings.max_deliveries:
+                reason = f"the consumer stopped {crashes[entry_id]} times while applying it"
                 self._dead(outcome, entry_id, body, "max_deliveries", reason, delivery_count)
                 continue
             if body is None:
@@ -193,10 +193,16 @@ class GroupConsumer:
                     self._sub.stream, self._sub.group, entry_id, event, payload, delivery_count
                 )
             )
+        redelivered = [d.entry_id for d in deliveries if d.delivery_count > 1]
+        if redelivered:
+            await self._count_attempts(redelivered, 1)
         try:
             if deliveries:
                 await self._apply(deliveries, outcome)
         finally:
+            # Reached unless the process dies: only a death leaves the attempt counted.
+            if redelivered:
+                await self._count_attempts(redelivered, -1)
             await self._settle(outcome)
 
     async def _apply(self, deliveries: list[Delivery], outcome: _Outcome) -> None:
@@ -307,6 +313,7 @@ class GroupConsumer:
             if forget:
                 pipe.hdel(self._reasons_key, *forget)
                 pipe.hdel(self._failures_key, *forget)
+                pipe.hdel(self._crashes_key, *forget)
             await pipe.execute()
 
     async def _drain_own_backlog(self, stop: asyncio.Event) -> None:
@@ -327,21 +334,42 @@ class GroupConsumer:
             last_id = text(entries[-1][0])
 
     async def _read_new(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                reply = await self._redis.xreadgroup(
-                    self._sub.group,
-                    self._settings.consumer,
-                    {self._sub.stream: ">"},
-                    count=self._settings.batch_size,
-                    block=self._settings.block_ms,
-                )
-            except ResponseError as error:
-                if "NOGROUP" in str(error):
-                    return  # the stream or group vanished (e.g. Redis restarted empty)
-                raise
-            if reply:
-                await self.handle(_entries(reply))
+        """Read the next batch while the current one is applied (one batch of read-ahead).
+
+        Whatever a read returns is handled, even after a stop request: an entry read is
+        pending on this consumer, so leaving it unhandled would strand it.
+        """
+        next_read = asyncio.ensure_future(self._read_batch())
+        try:
+            while not stop.is_set():
+                entries = await next_read
+                next_read = asyncio.ensure_future(self._read_batch())
+                if entries:
+                    await self.handle(entries)
+        except BaseException:
+            # Whatever the read in flight returns stays pending on this consumer name; the
+            # reader drains its own backlog first when it resumes.
+            await _settled(next_read)
+            raise
+        leftover = await _settled(next_read)
+        if leftover:
+            await self.handle(leftover)
+
+    async def _read_batch(self) -> list[Entry]:
+        try:
+            reply = await self._redis.xreadgroup(
+                self._sub.group,
+                self._settings.consumer,
+                {self._sub.stream: ">"},
+                count=self._settings.batch_size,
+                block=self._settings.block_ms,
+            )
+        except ResponseError as error:
+            if "NOGROUP" in str(error):
+                # The stream or group vanished (e.g. Redis restarted empty): recreate it.
+                raise ConnectionError("consumer group is gone") from error
+            raise
+        return _entries(reply)
 
     async def _delivery_counts(self, entries: Sequence[Entry]) -> dict[str, int]:
         # One lookup per entry: a range query over [first, last] with a COUNT can fill up
@@ -364,12 +392,34 @@ class GroupConsumer:
             for item in reply
         }
 
-    async def _failure_counts(self, entry_ids: list[str]) -> dict[str, int]:
+    async def _failure_counts(self, entry_ids: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+        """Recorded handler failures and consumer crashes per redelivered entry."""
         if not entry_ids:
-            return {}
-        values = await self._redis.hmget(self._failures_key, entry_ids)
-        return {entry_id: int(v) for entry_id, v in zip(entry_ids, values, strict=True) if v}
+            return {}, {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._failures_key, entry_ids)
+            pipe.hmget(self._crashes_key, entry_ids)
+            failures, crashes = await pipe.execute()
+        return _counts(entry_ids, failures), _counts(entry_ids, crashes)
+
+    async def _count_attempts(self, entry_ids: list[str], step: int) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.hincrby(self._crashes_key, entry_id, step)
+            await pipe.execute()
 
     async def _last_failure(self, entry_id: str) -> str:
         reason = await self._redis.hget(self._reasons_key, entry_id)
         return text(reason) if reason else "failed on every delivery"
+
+
+async def _settled(read: asyncio.Future[list[Entry]]) -> list[Entry]:
+    """The entries of a read in flight once it finishes; none if it failed."""
+    try:
+        return await read
+    except (RedisError, OSError):
+        return []
+
+
+def _counts(entry_ids: list[str], values: list[bytes | None]) -> dict[str, int]:
+    return {entry_id: int(v) for entry_id, v in zip(entry_ids, values, strict=True) if v}

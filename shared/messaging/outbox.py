@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -80,6 +80,7 @@ class OutboxRelay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.healthy = True
         self._last_counted = 0.0
+        self._next: list[_Pending] = []
 
     def notify(self) -> None:
         """Wake the relay; safe to call from any thread (use cases commit in worker threads)."""
@@ -110,13 +111,17 @@ class OutboxRelay:
             rounds += 1
             if rounds % 600 == 0:
                 await asyncio.to_thread(self._forget_published)
-            if published < self._batch_size:
+            if published < self._batch_size and not self._next:
                 await self._wait_for_work(stop)
         await self._final_flush()
 
     async def publish_pending(self) -> int:
-        """One round: publish at most one batch; returns how many rows were published."""
-        pending = await asyncio.to_thread(self._fetch_pending)
+        """One round: publish at most one batch; returns how many rows were published.
+
+        Marking a batch and reading the next one share a database round trip: the rows read
+        then are published by the next round (or re-read, if that round finds none kept).
+        """
+        pending, self._next = self._next or await asyncio.to_thread(self._fetch_pending), []
         if len(pending) < self._batch_size:
             self._metrics.set_outbox_pending(0)
         if not pending:
@@ -125,7 +130,7 @@ class OutboxRelay:
             for row in pending:
                 pipe.xadd(row.stream, {ENTRY_FIELD: row.body})
             await pipe.execute()
-        await asyncio.to_thread(self._mark_published, [row.id for row in pending])
+        self._next = await asyncio.to_thread(self._mark_and_fetch, [row.id for row in pending])
         for stream, count in _count_by_stream(pending).items():
             self._metrics.count_published(stream, count)
         return len(pending)
@@ -147,26 +152,30 @@ class OutboxRelay:
 
     def _fetch_pending(self) -> list[_Pending]:
         with self._engine.connect() as connection:
-            rows = connection.execute(
-                select(outbox.c.id, outbox.c.stream, outbox.c.body)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self._batch_size)
-            ).all()
-            now = time.monotonic()
-            if len(rows) == self._batch_size and now - self._last_counted > 5.0:
-                self._last_counted = now
-                backlog = connection.execute(
-                    select(func.count()).where(outbox.c.published_at.is_(None))
-                ).scalar_one()
-                self._metrics.set_outbox_pending(int(backlog))
-        return [_Pending(row.id, row.stream, row.body) for row in rows]
+            return self._select_pending(connection)
 
-    def _mark_published(self, ids: Sequence[int]) -> None:
+    def _mark_and_fetch(self, ids: Sequence[int]) -> list[_Pending]:
         with self._engine.begin() as connection:
             connection.execute(
                 update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
             )
+            return self._select_pending(connection)
+
+    def _select_pending(self, connection: Connection) -> list[_Pending]:
+        rows = connection.execute(
+            select(outbox.c.id, outbox.c.stream, outbox.c.body)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(self._batch_size)
+        ).all()
+        now = time.monotonic()
+        if len(rows) == self._batch_size and now - self._last_counted > 5.0:
+            self._last_counted = now
+            backlog = connection.execute(
+                select(func.count()).where(outbox.c.published_at.is_(None))
+            ).scalar_one()
+            self._metrics.set_outbox_pending(int(backlog))
+        return [_Pending(row.id, row.stream, row.body) for row in rows]
 
     def _forget_published(self) -> None:
         cutoff = datetime.now(UTC) - self._keep_published

@@ -15,7 +15,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return _sqlite_engine(url, parsed.database, echo)
     if parsed.drivername in ("postgresql", "postgres"):
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        # Plan every execution for its own parameters: a generic plan made while the inbox
+        # was nearly empty would keep scanning it whole once it has grown.
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+    )
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from services.civil_registry.population import Population
 from services.identity.bootstrap import create_app
 from services.identity.config import IdentitySettings
 from services.identity.protection import generate_key
-from tests.infra import RedisProcess
 from tests.integration.identity_matching.support import (
     CLIENT_TOKEN,
     FACILITY,
@@ -26,30 +24,6 @@ from tests.integration.identity_matching.support import (
     api_key_entries,
     stand_in,
 )
-
-
-@pytest.fixture(scope="session")
-def private_redis(redis_base_url: str) -> Iterator[str]:
-    """A redis-server of this session's own when one can be started, else the shared one.
-
-    The shared test database is flushed by every test that starts, including other
-    suites run at the same time on this machine; a job that takes seconds must not lose
-    its agreement events (or its consumer group) to them.
-    """
-    if shutil.which("redis-server") is None:
-        yield redis_base_url
-        return
-    server = RedisProcess().start()
-    try:
-        yield server.url
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def redis_url(private_redis: str) -> str:
-    redis.Redis.from_url(private_redis).flushdb()
-    return private_redis
 
 
 @pytest.fixture(scope="session")

@@ -65,15 +65,20 @@ def test_a_job_killed_mid_way_resumes_with_one_result_per_person_and_no_batch_se
     )
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
-    wait_until(
-        lambda: service.scalar("SELECT count(*) FROM matching_batch WHERE state = 'done'") >= 4,
-        timeout=60,
-        what="some batches to be done",
-    )
+
+    def mid_job() -> bool:
+        states = {
+            row["state"]: row["n"]
+            for row in service.query(
+                "SELECT state, count(*) AS n FROM matching_batch GROUP BY state"
+            )
+        }
+        return bool(states.get("done", 0) >= 4 and states.get("sent", 0) >= 2)
+
+    wait_until(mid_job, timeout=60, what="some batches done and others in flight")
     service.kill()
     in_flight = service.scalar("SELECT count(*) FROM matching_batch WHERE state = 'sent'")
     done_at_kill = service.scalar("SELECT count(*) FROM matching_batch WHERE state = 'done'")
-    sent_at_kill = registry.requests("async_search")
     assert in_flight > 0
     assert done_at_kill < math.ceil(PEOPLE / BATCH)
 
@@ -109,9 +114,9 @@ def test_a_job_killed_mid_way_resumes_with_one_result_per_person_and_no_batch_se
     assert {row["agreement_id"] for row in audits} == {agreement_id}
     searches = registry.requests("async_search")
     assert searches <= batches + in_flight
-    # Better than the bound: a batch the registry had received before the kill was fetched
-    # with txn/status, not sent again, so every batch was sent exactly once.
-    assert searches == batches
+    # Batches the registry had when the process died were fetched with txn/status, not sent
+    # again; only ones it never got (written `sent`, request not yet through) went again.
     fetched = service.log.read_text().count("fetched, not sent again")
-    assert fetched == sent_at_kill - done_at_kill  # received, unanswered, when killed
+    assert fetched >= 1
+    assert searches - batches <= in_flight - fetched
     assert sum(registry.usage()["items"].values()) == PEOPLE  # each person verified once

@@ -125,16 +125,15 @@ async def _kill_and_recover(
     log = tmp_path / "consumers.log"
 
     first = start_consumer(
-        database_url, redis_url, "replica-a", log, "--delay-s", "0.02", "--batch-size", "50"
+        database_url, redis_url, "replica-a", log, "--delay-s", "0.05", "--batch-size", "50"
     )
     try:
         await wait_until(
-            lambda: count(engine, inbox) >= TOTAL // 4,
+            lambda: _quarter_applied_with_a_batch_in_hand(engine, redis),
             timeout_s=30,
             interval_s=0.01,
-            what="a quarter of the events applied",
+            what="a quarter of the events applied and a batch in hand",
         )
-        await wait_until(lambda: _pending_positive(redis), timeout_s=2, what="a batch in hand")
         os.kill(first.pid, signal.SIGKILL)
         assert first.wait(timeout=10) == -signal.SIGKILL
     finally:
@@ -174,8 +173,8 @@ async def _kill_and_recover(
     assert await consumer_pending(redis, "replica-a") == 0
 
 
-async def _pending_positive(redis: aioredis.Redis) -> bool:
-    return await pending_count(redis) > 0
+async def _quarter_applied_with_a_batch_in_hand(engine: Engine, redis: aioredis.Redis) -> bool:
+    return count(engine, inbox) >= TOTAL // 4 and await pending_count(redis) > 0
 
 
 async def _done(engine: Engine, redis: aioredis.Redis) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import redis.asyncio as aioredis
 from sqlalchemy import Engine, select
@@ -120,12 +121,13 @@ class _CommitWhilePublishing(OutboxRelay):
         self._late: CloudEvent | None = late
         self._db = engine
 
-    def _mark_published(self, ids: Sequence[int]) -> None:
-        super()._mark_published(ids)
+    def _mark_and_fetch(self, ids: Sequence[int]) -> list[Any]:
+        next_rows = super()._mark_and_fetch(ids)
         late, self._late = self._late, None
         if late is not None:
             commit_to_outbox(self._db, [late])
             self.notify()
+        return next_rows
 
 
 async def test_a_notify_that_arrives_while_the_relay_is_publishing_is_not_lost(

@@ -1,0 +1,331 @@
+"""HTTP API of the programs service: requests become commands; errors become problems."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+
+from services.programs import commands, domain, handlers, schemas, views
+from services.programs.container import Container
+from services.programs.orm import EnrolmentRow, SessionRow
+from services.programs.repository import ConcurrencyError
+from shared.http.auth import Principal, Role
+from shared.http.problems import Problem, problem_response, problem_responses
+
+CONFLICTS = (domain.InvalidTransitionError, domain.DuplicateError)
+WRITERS = frozenset({Role.STAFF, Role.PARTNER})
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+def build_router(c: Container) -> APIRouter:
+    router = APIRouter(responses=problem_responses(401, 403, 404, 409, 422))
+    CurrentPrincipal = Annotated[Principal, Depends(c.principal)]
+
+    def writer(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in WRITERS:
+            raise Problem(
+                403, "Forbidden", f"role {principal.role.value} may not record programmes"
+            )
+        return principal
+
+    Writer = Annotated[Principal, Depends(writer)]
+
+    def sees(principal: Principal, scope: tuple[str, str] | None) -> bool:
+        if scope is None:
+            return False
+        facility, partner_code = scope
+        return principal.sees_partner(partner_code) and principal.facility in (None, facility)
+
+    def visible(principal: Principal, table: type[Any], what: str, record_id: str) -> None:
+        if not sees(principal, views.record_scope(c.engine, table, record_id)):
+            raise Problem(404, "Not Found", f"{what} {record_id} not found")
+
+    def under_agreement(principal: Principal, agreement_id: str) -> None:
+        """A partner records only under its own agreements (unknown ones are refused later)."""
+        scope = views.agreement_scope(c.engine, agreement_id)
+        if scope is not None and not sees(principal, scope):
+            raise Problem(404, "Not Found", f"agreement {agreement_id} not found")
+
+    def own_partner(principal: Principal, partner: str | None) -> str | None:
+        if principal.role is not Role.PARTNER:
+            return partner
+        if partner is not None and partner != principal.partner:
+            raise Problem(404, "Not Found", f"partner {partner} not found")
+        return principal.partner
+
+    def records(
+        principal: Principal,
+        partner: str | None,
+        agreement_id: str | None,
+        date_from: date | None,
+        date_to: date | None,
+        offset: int,
+        limit: int,
+        **more: Any,
+    ) -> views.RecordFilter:
+        return views.RecordFilter(
+            facility=principal.facility,
+            partner_code=own_partner(principal, partner),
+            agreement_id=agreement_id,
+            date_from=date_from,
+            date_to=date_to,
+            offset=offset,
+            limit=limit,
+            **more,
+        )
+
+    Partner = Annotated[str | None, Query(alias="partner", description="Partner code.")]
+    From = Annotated[date | None, Query(alias="from")]
+    To = Annotated[date | None, Query(alias="to")]
+    Offset = Annotated[int, Query(ge=0)]
+    Limit = Annotated[int, Query(ge=1, le=1000)]
+
+    @router.get("/programme-kinds", tags=["programme kinds"])
+    def list_programme_kinds(_: CurrentPrincipal) -> list[schemas.ProgrammeKindPublic]:
+        """Programme kinds, their unit, how a session counts, and what they issue."""
+        return views.list_kinds(c.engine)
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    @router.post("/sessions", status_code=201, tags=["sessions"])
+    def schedule_session(body: schemas.SessionCreate, principal: Writer) -> schemas.Created:
+        """Schedule a session; with held_on, record it as held at once."""
+        under_agreement(principal, body.agreement_id)
+        held = None
+        if body.held_on is not None:
+            held = commands.HeldReport(
+                body.held_on, tuple(body.attendance), body.delivered_quantity
+            )
+        scheduled_on = body.scheduled_on or body.held_on
+        assert scheduled_on is not None
+        session_id = handlers.schedule_session(
+            commands.ScheduleSession(
+                body.agreement_id,
+                body.programme_kind,
+                scheduled_on,
+                body.action_plan_item_id,
+                held,
+            ),
+            c.uow(),
+            c.today,
+        )
+        return schemas.Created(id=session_id)
+
+    @router.post("/sessions/{session_id}/held", status_code=204, tags=["sessions"])
+    def record_held(session_id: str, body: schemas.SessionHeldRequest, principal: Writer) -> None:
+        """Record a session as held, with who attended; again on a held session corrects it."""
+        visible(principal, SessionRow, "session", session_id)
+        report = commands.HeldReport(body.held_on, tuple(body.attendance), body.delivered_quantity)
+        handlers.record_session_held(
+            commands.RecordSessionHeld(session_id, report), c.uow(), c.today
+        )
+
+    @router.post("/sessions/{session_id}/cancel", status_code=204, tags=["sessions"])
+    def cancel_session(
+        session_id: str, body: schemas.SessionCancelRequest, principal: Writer
+    ) -> None:
+        """Cancel a session; a held one stops counting toward its action-plan item."""
+        visible(principal, SessionRow, "session", session_id)
+        handlers.cancel_session(commands.CancelSession(session_id, body.reason), c.uow())
+
+    @router.get("/sessions", tags=["sessions"])
+    def list_sessions(
+        principal: CurrentPrincipal,
+        partner: Partner = None,
+        agreement_id: Annotated[str | None, Query(alias="agreement")] = None,
+        status: domain.SessionStatus | None = None,
+        date_from: From = None,
+        date_to: To = None,
+        overdue: bool | None = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> schemas.SessionsPublic:
+        """Sessions by partner, agreement, status, dates; overdue=true: past and unrecorded."""
+        return views.list_sessions(
+            c.engine,
+            views.SessionFilter(
+                today=c.today(),
+                facility=principal.facility,
+                partner_code=own_partner(principal, partner),
+                agreement_id=agreement_id,
+                status=status,
+                date_from=date_from,
+                date_to=date_to,
+                overdue=overdue,
+                offset=offset,
+                limit=limit,
+            ),
+        )
+
+    @router.get("/sessions/{session_id}", tags=["sessions"])
+    def get_session(session_id: str, principal: CurrentPrincipal) -> schemas.SessionDetail:
+        """One session with its attendance."""
+        visible(principal, SessionRow, "session", session_id)
+        detail = views.get_session(c.engine, session_id, c.today())
+        if detail is None:
+            raise Problem(404, "Not Found", f"session {session_id} not found")
+        return detail
+
+    # --- enrolments and outcomes ------------------------------------------------------------
+
+    @router.post("/enrolments", status_code=201, tags=["enrolments"])
+    def enrol(body: schemas.EnrolmentCreate, principal: Writer) -> schemas.Created:
+        """Enrol a person in custody in a course or class."""
+        under_agreement(principal, body.agreement_id)
+        enrolment_id = handlers.enrol(
+            commands.Enrol(
+                body.person_id, body.agreement_id, body.programme_kind, body.enrolled_on
+            ),
+            c.uow(),
+        )
+        return schemas.Created(id=enrolment_id)
+
+    @router.post("/enrolments/{enrolment_id}/complete", tags=["enrolments"])
+    def complete_enrolment(
+        enrolment_id: str, body: schemas.EnrolmentComplete, principal: Writer
+    ) -> schemas.CompletedEnrolment:
+        """Complete an enrolment; with an outcome, issue the certificate or exam result too."""
+        visible(principal, EnrolmentRow, "enrolment", enrolment_id)
+        result = None
+        if body.outcome is not None:
+            o = body.outcome
+            result = commands.OutcomeInput(o.passed, o.level, o.score)
+        outcome_id = handlers.complete_enrolment(
+            commands.CompleteEnrolment(enrolment_id, body.completed_on, result), c.uow()
+        )
+        return schemas.CompletedEnrolment(outcome_id=outcome_id)
+
+    @router.post("/enrolments/{enrolment_id}/exit", status_code=204, tags=["enrolments"])
+    def exit_enrolment(enrolment_id: str, body: schemas.EnrolmentExit, principal: Writer) -> None:
+        """Record that a person left a course or class before completing it."""
+        visible(principal, EnrolmentRow, "enrolment", enrolment_id)
+        handlers.exit_enrolment(
+            commands.ExitEnrolment(enrolment_id, body.exited_on, body.reason), c.uow()
+        )
+
+    @router.get("/enrolments", tags=["enrolments"])
+    def list_enrolments(
+        principal: CurrentPrincipal,
+        partner: Partner = None,
+        agreement_id: Annotated[str | None, Query(alias="agreement")] = None,
+        person_id: Annotated[str | None, Query(alias="person")] = None,
+        status: domain.EnrolmentStatus | None = None,
+        date_from: From = None,
+        date_to: To = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> schemas.EnrolmentsPublic:
+        """Enrolments by partner, agreement, person, status and enrolment date."""
+        f = records(
+            principal, partner, agreement_id, date_from, date_to, offset, limit,
+            person_id=person_id, status=status,
+        )  # fmt: skip
+        return views.list_enrolments(c.engine, f)
+
+    @router.post("/outcomes", status_code=201, tags=["outcomes"])
+    def issue_outcome(body: schemas.OutcomeCreate, principal: Writer) -> schemas.Created:
+        """Issue a training certificate or an exam result; the person's NIK must be validated."""
+        visible(principal, EnrolmentRow, "enrolment", body.enrolment_id)
+        outcome_id = handlers.issue_outcome(
+            commands.IssueOutcome(
+                body.enrolment_id,
+                body.issued_on,
+                commands.OutcomeInput(body.passed, body.level, body.score),
+            ),
+            c.uow(),
+        )
+        return schemas.Created(id=outcome_id)
+
+    @router.get("/outcomes", tags=["outcomes"])
+    def list_outcomes(
+        principal: CurrentPrincipal,
+        partner: Partner = None,
+        agreement_id: Annotated[str | None, Query(alias="agreement")] = None,
+        person_id: Annotated[str | None, Query(alias="person")] = None,
+        date_from: From = None,
+        date_to: To = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> schemas.OutcomesPublic:
+        """Certificates and exam results, by partner, agreement, person and issue date."""
+        f = records(
+            principal, partner, agreement_id, date_from, date_to, offset, limit,
+            person_id=person_id,
+        )  # fmt: skip
+        return views.list_outcomes(c.engine, f)
+
+    # --- sales ------------------------------------------------------------------------------
+
+    @router.post("/sales", status_code=201, tags=["sales"])
+    def record_sale(body: schemas.SaleCreate, principal: Writer) -> schemas.Created:
+        """Record a sale of inmates' products under the trade agreement (rupiah)."""
+        under_agreement(principal, body.agreement_id)
+        sale_id = handlers.record_sale(
+            commands.RecordSale(
+                body.agreement_id,
+                body.sold_on,
+                body.buyer_type,
+                tuple(
+                    commands.SaleLineInput(li.product, li.quantity, li.unit, li.unit_price_idr)
+                    for li in body.lines
+                ),
+            ),
+            c.uow(),
+        )
+        return schemas.Created(id=sale_id)
+
+    @router.get("/sales", tags=["sales"])
+    def list_sales(
+        principal: CurrentPrincipal,
+        partner: Partner = None,
+        agreement_id: Annotated[str | None, Query(alias="agreement")] = None,
+        date_from: From = None,
+        date_to: To = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> schemas.SalesPublic:
+        """Sales with their lines, by partner, agreement and date."""
+        f = records(principal, partner, agreement_id, date_from, date_to, offset, limit)
+        return views.list_sales(c.engine, f)
+
+    @router.get("/reports/sales", tags=["reports"])
+    def sales_report(
+        principal: CurrentPrincipal,
+        period: Annotated[str, Query(pattern=PERIOD_PATTERN, description="YYYY-MM")],
+        partner: Partner = None,
+    ) -> schemas.SalesReport:
+        """A month's sales: total, and per partner, buyer type and product."""
+        return views.sales_report(
+            c.engine,
+            period=period,
+            facility=principal.facility,
+            partner_code=own_partner(principal, partner),
+        )
+
+    return router
+
+
+def install_error_mapping(app: FastAPI) -> None:
+    async def refused(request: Request, error: Exception) -> Response:
+        assert isinstance(error, domain.DomainError)
+        status = 409 if isinstance(error, CONFLICTS) else 422
+        return problem_response(
+            request,
+            status,
+            "Refused",
+            str(error),
+            f"urn:sinergi:problem:{error.code}",
+            extensions={"code": error.code},
+        )
+
+    async def missing(request: Request, error: Exception) -> Response:
+        return problem_response(request, 404, "Not Found", str(error))
+
+    async def conflict(request: Request, error: Exception) -> Response:
+        return problem_response(
+            request, 409, "Conflict", "changed by someone else meanwhile; reload and retry"
+        )
+
+    app.add_exception_handler(domain.DomainError, refused)
+    app.add_exception_handler(handlers.NotFoundError, missing)
+    app.add_exception_handler(ConcurrencyError, conflict)
