@@ -45,6 +45,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from bench.sections import write_section
 from bench.workload import (
     HandlerStats,
     Workload,
@@ -1100,8 +1101,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join([".venv/bin/python", "-m", "bench.delivery", *argv])
     report = asyncio.run(run(options, command))
     markdown = render(report)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(markdown)
+    write_section(options.output, "delivery", markdown)
     print(f"wrote {options.output}")
     if report.problems:
         print("exactly-once checks FAILED:", *report.problems, sep="\n  ", file=sys.stderr)
