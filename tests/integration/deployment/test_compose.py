@@ -35,9 +35,7 @@ def test_every_service_with_a_dockerfile_is_in_the_compose_topology() -> None:
         for service in compose["services"].values()
         if "build" in service
     }
-    dockerfiles = {
-        str(path.relative_to(ROOT)) for path in (ROOT / "services").glob("*/Dockerfile")
-    }
+    dockerfiles = {str(path.relative_to(ROOT)) for path in (ROOT / "services").glob("*/Dockerfile")}
     assert dockerfiles == built
 
 
