@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Unique
 from sqlmodel import Field, SQLModel
 
 from shared.messaging.tables import InboxMessage, OutboxMessage
+from shared.persistence.metadata import own_metadata
 
 
 class PartnerRow(SQLModel, table=True):
@@ -120,4 +121,4 @@ TABLES = (
     OutboxMessage,
     InboxMessage,
 )
-metadata = SQLModel.metadata
+metadata = own_metadata(TABLES)

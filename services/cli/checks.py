@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import date
 
 from services.cli.agreements_client import AgreementView, RealisationRow
+from services.cli.identity_demo import IdentityFigures
 from services.cli.loading import LoadedIds
 from services.cli.scenario import (
     Scenario,
@@ -82,3 +83,36 @@ def dead_letter_differences(dead_letters: int) -> list[str]:
     if not dead_letters:
         return []
     return [f"{dead_letters} session reports were dead-lettered (see `sinergi deadletters list`)"]
+
+
+MATCHED_BY_REGISTRY = ("matched", "partial", "not_found")
+NEEDS_RECORDING = ("not_found", "missing")
+
+
+def identity_differences(figures: IdentityFigures) -> list[str]:
+    """Every NIK outcome as the roster generator intended, and the reports agreeing with it."""
+    intended = figures.intended
+    differences = []
+    refused = figures.imported.counts.get("refused", 0)
+    if refused:
+        differences.append(f"{refused} roster rows were refused by the import")
+    statuses = {k: v for k, v in figures.nik_status.items() if v}
+    wanted = {k: v for k, v in intended.items() if v}
+    if statuses != wanted:
+        differences.append(f"NIK statuses: expected {wanted}, got {statuses}")
+    sent = {k: intended[k] for k in MATCHED_BY_REGISTRY}
+    outcomes = {k: figures.job.outcomes.get(k, 0) for k in MATCHED_BY_REGISTRY}
+    if figures.job.status != "completed" or outcomes != sent:
+        differences.append(
+            f"matching job: expected completed with {sent}, got {figures.job.status} "
+            f"with {figures.job.outcomes}"
+        )
+    needs = sum(intended[k] for k in NEEDS_RECORDING)
+    if figures.needs_recording != needs:
+        differences.append(f"needs recording: expected {needs}, got {figures.needs_recording}")
+    calls = sum(row.items for row in figures.usage if row.action == "matching_call")
+    if calls != sum(sent.values()):
+        differences.append(
+            f"registry usage: expected {sum(sent.values())} items checked, got {calls}"
+        )
+    return differences

@@ -1,8 +1,10 @@
-"""`sinergi demo`: the agreements part of the Barabai case, end to end, on a laptop.
+"""`sinergi demo`: the Barabai case, end to end, on a laptop.
 
 Redis (embedded unless SINERGI_REDIS_URL is set) -> the agreements service on a pinned
 day -> the scenario over HTTP -> the quarter's sessions as programs events -> realisation
--> a restart later in the year to show the calendar -> tables, and a check of every figure.
+-> a restart later in the year to show the calendar -> the identity part: the civil-registry
+stand-in and the identity service, a synthetic roster imported and matched under the
+Dukcapil agreement -> tables, and a check of every figure.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from services.cli import checks
 from services.cli.agreements_client import AgreementsClient, RealisationRow
 from services.cli.agreements_service import AgreementsService, ServiceConfig
 from services.cli.embedded_redis import EmbeddedRedis
+from services.cli.identity_client import IdentityClient
+from services.cli.identity_demo import IdentityFigures, play_identity
+from services.cli.identity_service import IdentityConfig, IdentityServices
 from services.cli.loading import LoadedIds, count_requests, load
 from services.cli.programs_feed import (
     dead_letters_after,
@@ -30,7 +35,7 @@ from services.cli.programs_feed import (
     publish_activities,
 )
 from services.cli.scenario import Scenario, load_scenario
-from services.cli.summary import print_summary
+from services.cli.summary import print_identity_summary, print_summary
 from shared.http.auth import generate_api_key
 
 STATE_MARKER = ".sinergi-demo"
@@ -90,6 +95,13 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         running.callback(service.stop)
         service.start(load_day)
         console.print(f"[green]✓[/] agreements service at {config.base_url}, today {load_day}")
+        # Started now, used later: they boot while the agreements part plays.
+        identity_config = IdentityConfig(
+            options.state_dir, redis_url, scenario.facility.code, scenario.facility.timezone
+        )
+        identity = IdentityServices(identity_config)
+        running.callback(identity.stop)
+        identity.spawn(options.report_day)
 
         with AgreementsClient(config.base_url, api_key) as client:
             ids = _load(client, scenario, console)
@@ -107,25 +119,38 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
             )
             agreements, rows = client.agreements(), client.realisation()
 
+        identity.wait_ready()
+        console.print(
+            f"[green]✓[/] civil-registry stand-in at {identity_config.registry_url}, identity "
+            f"service at {identity_config.base_url}, today {options.report_day}"
+        )
+        with IdentityClient(identity_config.base_url, identity_config.registration_key) as people:
+            figures = play_identity(people, options.state_dir, console)
+
         print_summary(console, scenario, agreements, rows, options.report_day)
+        print_identity_summary(console, figures)
         differences = [
             *checks.realisation_differences(scenario, ids, rows),
             *checks.milestone_differences(scenario, ids, rows, options.report_day),
             *checks.renewal_differences(scenario, ids, agreements),
             *checks.status_differences(scenario, agreements, options.report_day),
             *checks.dead_letter_differences(dead_letters_after(redis_url, dead_letters_from)),
+            *checks.identity_differences(figures),
         ]
-        _report(console, differences, len(rows))
+        _report(console, differences, len(rows), figures)
         console.print(f"demo took {time.monotonic() - started:.1f} s; state in {options.state_dir}")
         if options.keep_running:
             running.pop_all()
-            pids.insert(0, service.pid)
+            pids[:0] = [service.pid, *identity.pids]
             console.print(
                 f"\n[bold]Still running[/bold] (stop with kill -TERM {' '.join(map(str, pids))}):\n"
                 f"  agreements API  {config.base_url}/docs\n"
                 f"  staff API key   {api_key}\n"
+                f"  identity API    {identity_config.base_url}/docs\n"
+                f"  registration key {identity_config.registration_key}\n"
+                f"  civil registry  {identity_config.registry_url}\n"
                 f"  Redis           {redis_url}\n"
-                f"  service log     {config.log_path}"
+                f"  service logs    {config.log_path}, {identity_config.log_path}"
             )
         return not differences
 
@@ -179,7 +204,7 @@ def _poll(
     return None
 
 
-def _report(console: Console, differences: list[str], items: int) -> None:
+def _report(console: Console, differences: list[str], items: int, figures: IdentityFigures) -> None:
     if differences:
         console.print(f"\n[bold red]✗ {len(differences)} figures differ:[/]")
         for difference in differences:
@@ -187,7 +212,8 @@ def _report(console: Console, differences: list[str], items: int) -> None:
         return
     console.print(
         f"\n[bold green]✓ all figures match[/]: realisation and milestones of {items} items, "
-        "renewal links, agreements by status, no dead letters"
+        f"renewal links, agreements by status, no dead letters; NIK outcomes of "
+        f"{len(figures.roster)} roster rows as intended"
     )
 
 

@@ -9,8 +9,19 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli.agreements_client import AgreementView, RealisationRow
+from services.cli.identity_demo import IdentityFigures
 from services.cli.scenario import Scenario
 
+NIK_STATUS_LABELS = {
+    "matched": "sesuai (matched)",
+    "partial": "sebagian sesuai (partial)",
+    "not_found": "tidak ditemukan (not found)",
+    "invalid": "NIK tidak valid (invalid)",
+    "missing": "tanpa NIK (missing)",
+    "unverified": "belum dipadankan (unverified)",
+    "validated": "disahkan (validated)",
+    "rejected": "ditolak (rejected)",
+}
 STATUS_ORDER = ("draft", "signed", "active", "expiring", "expired", "renewed", "terminated")
 
 
@@ -86,3 +97,47 @@ def _partner_name(scenario: Scenario, code: str) -> str:
         return scenario.partner(code).name
     except KeyError:
         return code
+
+
+def nik_status_table(figures: IdentityFigures) -> Table:
+    table = Table(title="NIK of the Barabai roster (status pemadanan NIK)")
+    table.add_column("status")
+    for column in ("people", "intended"):
+        table.add_column(column, justify="right")
+    intended = figures.intended
+    order = list(NIK_STATUS_LABELS)
+    statuses = sorted(
+        set(figures.nik_status) | set(intended),
+        key=lambda s: order.index(s) if s in order else 99,
+    )
+    for status in statuses:
+        table.add_row(
+            NIK_STATUS_LABELS.get(status, status),
+            str(figures.nik_status.get(status, 0)),
+            str(intended.get(status, 0)),
+        )
+    table.add_row(
+        "total", str(sum(figures.nik_status.values())), str(len(figures.roster)), style="bold"
+    )
+    return table
+
+
+def usage_table(figures: IdentityFigures) -> Table:
+    start, end = figures.period
+    table = Table(title=f"Registry access (laporan penggunaan akses) {start} .. {end}")
+    for column in ("action", "purpose"):
+        table.add_column(column)
+    for column in ("accesses", "items"):
+        table.add_column(column, justify="right")
+    for row in figures.usage:
+        table.add_row(row.action, row.purpose, str(row.accesses), str(row.items))
+    return table
+
+
+def print_identity_summary(console: Console, figures: IdentityFigures) -> None:
+    console.print(nik_status_table(figures))
+    console.print(
+        f"needs recording (perlu perekaman KTP-el): [bold]{figures.needs_recording}[/bold] "
+        "people without a registry record or without a NIK"
+    )
+    console.print(usage_table(figures))

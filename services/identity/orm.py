@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, Uniqu
 from sqlmodel import Field, SQLModel
 
 from shared.messaging.tables import InboxMessage, OutboxMessage
+from shared.persistence.metadata import own_metadata
 
 
 class InmateRow(SQLModel, table=True):
@@ -179,4 +180,4 @@ TABLES = (
     OutboxMessage,
     InboxMessage,
 )
-metadata = SQLModel.metadata
+metadata = own_metadata(TABLES)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 
-from services.programs import commands, domain, handlers, schemas, views
+from services.programs import commands, domain, handlers, reports, schemas, views
 from services.programs.container import Container
 from services.programs.orm import EnrolmentRow, SessionRow
 from services.programs.repository import ConcurrencyError
@@ -302,6 +302,8 @@ def build_router(c: Container) -> APIRouter:
             partner_code=own_partner(principal, partner),
         )
 
+    # --- realisation, participation and sessions due (services/programs/reports.py) --------
+    router.include_router(reports.build_router(c))
     return router
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String
 from sqlmodel import Field, SQLModel
 
 from shared.messaging.tables import InboxMessage, OutboxMessage
+from shared.persistence.metadata import own_metadata
 
 
 class ProgrammeKindRow(SQLModel, table=True):
@@ -149,6 +150,8 @@ class ItemViewRow(SQLModel, table=True):
     item_id: str = Field(primary_key=True, max_length=36)
     agreement_id: str = Field(max_length=36, index=True)
     programme_kind: str = Field(max_length=64)
+    description: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
+    target_quantity: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     unit: str = Field(max_length=64)
     period_start: date
     period_end: date
@@ -180,4 +183,4 @@ TABLES = (
     OutboxMessage,
     InboxMessage,
 )
-metadata = SQLModel.metadata
+metadata = own_metadata(TABLES)

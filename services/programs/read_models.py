@@ -85,6 +85,8 @@ def apply_item(
     values: dict[str, Any] = {
         "agreement_id": agreement_id,
         "programme_kind": item.programme_kind,
+        "description": item.description,
+        "target_quantity": item.target_quantity,
         "unit": item.unit,
         "period_start": item.period_start,
         "period_end": item.period_end,

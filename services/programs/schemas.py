@@ -238,3 +238,67 @@ class SalesReport(BaseModel):
     by_partner: list[SalesTotal]
     by_buyer_type: list[SalesTotal]
     by_product: list[ProductTotal]
+
+
+# --- reports: realisation, participation, sessions due ----------------------------------------
+
+
+class RealisationMonth(BaseModel):
+    month: str = Field(description="YYYY-MM")
+    realised: int
+
+
+# One action-plan item against its target, from this service's held sessions
+class RealisationItem(BaseModel):
+    partner_code: str
+    agreement_id: str
+    facility_number: str
+    item_id: str
+    programme_kind: str
+    description: str | None = Field(description="None until the item read model carries it.")
+    unit: str
+    period_start: date
+    period_end: date
+    target: int | None = Field(description="None until the item read model carries it.")
+    realised: int = Field(description="Held sessions in the item period (to the month's end).")
+    percent: float | None
+    months: list[RealisationMonth]
+
+
+class RealisationReport(BaseModel):
+    month: str | None
+    agreement_id: str | None
+    partner_code: str | None
+    items: list[RealisationItem]
+
+
+class AttendedSession(BaseModel):
+    session_id: str
+    held_on: date
+    programme_kind: str
+    partner_code: str
+    agreement_id: str
+    facility: str
+
+
+# A person's participation, for parole (PB) and remission assessments
+class Participation(BaseModel):
+    person_id: str
+    register_number: str | None
+    name: str | None
+    custody_status: str | None
+    sessions: list[AttendedSession]
+    enrolments: list[EnrolmentPublic]
+    outcomes: list[OutcomePublic]
+
+
+class PartnerSessionsDue(BaseModel):
+    partner_code: str
+    upcoming: list[SessionPublic]
+    overdue: list[SessionPublic]
+
+
+class SessionsDueReport(BaseModel):
+    today: date
+    until: date
+    partners: list[PartnerSessionsDue]

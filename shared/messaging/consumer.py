@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -248,11 +249,13 @@ class GroupConsumer:
         self, deliveries: Sequence[Delivery], outcome: _Outcome, seconds: float
     ) -> None:
         self._metrics.observe_handling(self._sub.stream, self._sub.group, seconds / len(deliveries))
+        by_type = Counter(delivery.event.type for delivery in deliveries)
+        for event_type, n in by_type.items():
+            self._metrics.count_consumed(self._sub.stream, self._sub.group, event_type, n)
         for delivery in deliveries:
             outcome.ack.append(delivery.entry_id)
             if delivery.delivery_count > 1:
                 outcome.retried.append(delivery.entry_id)
-            self._metrics.count_consumed(self._sub.stream, self._sub.group, delivery.event.type)
 
     async def _record_failure(self, delivery: Delivery, error: Exception) -> None:
         reason = redact(f"{type(error).__name__}: {error}")[:500]

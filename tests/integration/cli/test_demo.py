@@ -33,10 +33,17 @@ def test_demo_plays_the_barabai_case(tmp_path: Path) -> None:
     assert "8 agreements signed 2023-03-13" in output
     assert "(3 renewals)" in output
     assert "all figures match" in output
+    assert "300 rows imported through /roster/imports (300 imported)" in output
+    assert "matching job completed: 270/270 people" in output
+    assert "NIK outcomes of 300 roster rows as intended" in output
+    assert "needs recording (perlu perekaman KTP-el): 36 people" in output
     assert output.count("/2023 ") >= 8  # the numbers of the 8 agreements in the tables
     assert elapsed < DEMO_BUDGET_S, f"the demo took {elapsed:.1f} s"
     assert (state_dir / "agreements.db").exists()
     assert (state_dir / "agreements.log").read_text().startswith("{")
+    assert (state_dir / "identity.db").exists()
+    assert "identity service stopped" in (state_dir / "identity.log").read_text()
+    assert (state_dir / "roster-barabai.csv").read_text().count("\n") == 301
 
 
 def test_state_dir_is_recreated_only_when_the_demo_made_it(tmp_path: Path) -> None:

@@ -1,0 +1,100 @@
+"""A small HTTP client of the identity service: the roster import, a matching job, reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from services.cli.agreements_client import API_KEY_HEADER, ApiError
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ImportReport(_Reply):
+    id: str
+    file_name: str
+    counts: dict[str, int]
+
+
+class MatchingJob(_Reply):
+    job_id: str
+    status: str
+    total: int
+    done: int
+    outcomes: dict[str, int]
+    agreement_id: str
+    detail: str | None = None
+
+
+class UsageRow(_Reply):
+    agreement_id: str | None
+    action: str
+    purpose: str
+    accesses: int
+    items: int
+
+
+class IdentityClient:
+    def __init__(self, base_url: str, api_key: str, timeout_s: float = 30.0) -> None:
+        self.base_url = base_url
+        self._http = httpx.Client(
+            base_url=base_url, headers={API_KEY_HEADER: api_key}, timeout=timeout_s
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                reply = response.json()
+                detail = str(reply.get("code") or reply.get("detail") or response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(method, path, response.status_code, detail)
+        return response.json() if response.content else None
+
+    def import_roster(self, path: Path) -> ImportReport:
+        with path.open("rb") as content:
+            reply = self._call(
+                "POST", "/roster/imports", files={"file": (path.name, content, "text/csv")}
+            )
+        return ImportReport.model_validate(reply)
+
+    def start_matching(self, purpose: str) -> str:
+        """409 ``no_legal_basis`` (an :class:`ApiError`) until an agreement covers matching."""
+        return str(self._call("POST", "/matching/jobs", json={"purpose": purpose})["job_id"])
+
+    def job(self, job_id: str) -> MatchingJob:
+        return MatchingJob.model_validate(self._call("GET", f"/matching/jobs/{job_id}"))
+
+    def nik_status_counts(self) -> dict[str, int]:
+        counts = self._call("GET", "/reports/nik-status")["counts"]
+        return {str(k): int(v) for k, v in counts.items()}
+
+    def needs_recording(self) -> int:
+        return int(self._call("GET", "/lists/needs-recording")["count"])
+
+    def usage(self, period_start: date, period_end: date) -> list[UsageRow]:
+        reply = self._call(
+            "GET",
+            "/reports/usage",
+            params={"period_start": period_start.isoformat(), "period_end": period_end.isoformat()},
+        )
+        return [UsageRow.model_validate(row) for row in reply["rows"]]
