@@ -10,7 +10,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from starlette.middleware.base import BaseHTTPMiddleware
 
 from services.agreements import api, handlers, subscribers
 from services.agreements.config import SERVICE, AgreementsSettings
@@ -19,15 +18,13 @@ from services.agreements.documents import DocumentStore
 from services.agreements.migrations import upgrade_to_head
 from services.agreements.unit_of_work import UnitOfWork
 from shared.http.auth import ApiKeyAuthenticator, principal_dependency
-from shared.http.correlation import correlation_middleware
-from shared.http.problems import install_problem_handlers
+from shared.http.service_app import service_app
 from shared.messaging.connection import connect
 from shared.messaging.runtime import MessagingRuntime
 from shared.messaging.streams import stream_of
 from shared.observability.context import current_correlation_id
-from shared.observability.health import health_router
 from shared.observability.logging import configure_logging
-from shared.observability.metrics import Metrics, instrument_http
+from shared.observability.metrics import Metrics
 from shared.persistence.engine import make_engine
 
 log = logging.getLogger(__name__)
@@ -91,18 +88,15 @@ def create_app(settings: AgreementsSettings | None = None) -> FastAPI:
             c.engine.dispose()
             log.info("agreements service stopped")
 
-    app = FastAPI(
+    app = service_app(
         title="Sinergi agreements",
         summary="Partners, cooperation agreements (PKS), action plans and their realisation.",
-        version="1.0.0",
         lifespan=lifespan,
+        metrics=c.metrics,
+        readiness=c.runtime.readiness_checks,
     )
     app.state.container = c
-    install_problem_handlers(app)
     api.install_error_mapping(app)
-    app.add_middleware(BaseHTTPMiddleware, dispatch=correlation_middleware)
-    instrument_http(app, c.metrics)
-    app.include_router(health_router(c.runtime.readiness_checks, c.metrics))
     app.include_router(api.build_router(c))
     return app
 

@@ -10,7 +10,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
-from starlette.middleware.base import BaseHTTPMiddleware
 
 from services.identity import api, matching_api, subscribers
 from services.identity.config import SERVICE, IdentitySettings
@@ -22,15 +21,13 @@ from services.identity.registry_client import CircuitBreaker, RegistryClient
 from services.identity.resync import RegistrySync
 from services.identity.unit_of_work import STREAM, UnitOfWork
 from shared.http.auth import ApiKeyAuthenticator, principal_dependency
-from shared.http.correlation import correlation_middleware
-from shared.http.problems import install_problem_handlers
+from shared.http.service_app import service_app
 from shared.messaging.connection import connect
 from shared.messaging.runtime import MessagingRuntime
 from shared.messaging.streams import stream_of
 from shared.observability.context import current_correlation_id
-from shared.observability.health import health_router
 from shared.observability.logging import configure_logging
-from shared.observability.metrics import Metrics, instrument_http
+from shared.observability.metrics import Metrics
 from shared.persistence.engine import make_engine
 
 log = logging.getLogger(__name__)
@@ -149,18 +146,15 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             c.engine.dispose()
             log.info("identity service stopped")
 
-    app = FastAPI(
+    app = service_app(
         title="Sinergi identity",
         summary="The custody roster, NIK checks, matching with the civil registry and validation.",
-        version="1.0.0",
         lifespan=lifespan,
+        metrics=c.metrics,
+        readiness=c.runtime.readiness_checks,
     )
     app.state.container = c
-    install_problem_handlers(app)
     api.install_error_mapping(app)
-    app.add_middleware(BaseHTTPMiddleware, dispatch=correlation_middleware)
-    instrument_http(app, c.metrics)
-    app.include_router(health_router(c.runtime.readiness_checks, c.metrics))
     app.include_router(api.build_router(c))
     app.include_router(matching_api.build_matching_router(c, c.matching))
     return app
