@@ -83,9 +83,7 @@ def create_app(settings: AgreementsSettings | None = None) -> FastAPI:
             clock.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await clock
-            await c.runtime.stop()
-            await c.runtime.redis.aclose()
-            c.engine.dispose()
+            await c.runtime.close()
             log.info("agreements service stopped")
 
     app = service_app(

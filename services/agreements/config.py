@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -24,10 +23,6 @@ class AgreementsSettings(PlatformSettings):
     agreements_clock_interval_s: float = Field(default=60.0, gt=0)
     agreements_migrate_on_start: bool = True
     agreements_max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
-    today: date | None = Field(
-        default=None,
-        description="Pins the service's calendar day (demos and tests only; never in production).",
-    )
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> AgreementsSettings:

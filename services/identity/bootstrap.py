@@ -141,9 +141,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             # Batches in flight finish, or stay `sent` and are asked about at the next start.
             await c.matching.stop(c.settings.matching_stop_timeout_s)
             await c.registry.aclose()
-            await c.runtime.stop()
-            await c.runtime.redis.aclose()
-            c.engine.dispose()
+            await c.runtime.close()
             log.info("identity service stopped")
 
     app = service_app(

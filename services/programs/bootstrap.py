@@ -82,9 +82,7 @@ def create_app(settings: ProgramsSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await c.runtime.stop()
-            await c.runtime.redis.aclose()
-            c.engine.dispose()
+            await c.runtime.close()
             log.info("programs service stopped")
 
     app = service_app(

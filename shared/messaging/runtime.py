@@ -96,6 +96,12 @@ class MessagingRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def close(self) -> None:
+        """Stop, then release the connections: the last step of a service's shutdown."""
+        await self.stop()
+        await self.redis.aclose()
+        self.engine.dispose()
+
     def readiness_checks(self) -> dict[str, Check]:
         return {
             "redis": redis_check(self.redis),
