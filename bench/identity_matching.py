@@ -368,11 +368,21 @@ class Report:
     checks: list[tuple[str, bool]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     profile: str = ""
+    pids: dict[str, int] = field(default_factory=dict)  # child processes whose CPU is counted
 
     def check(self, what: str, ok: bool, detail: str = "") -> None:
         self.checks.append((what, ok))
         if not ok:
             self.problems.append(f"{what}: {detail}" if detail else what)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _loadavg() -> str:
@@ -475,7 +485,7 @@ def _run(
         raise RuntimeError("redis-server is not on PATH")
     redis_port, registry_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    stack.enter_context(
+    redis_server = stack.enter_context(
         child(
             [binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(workdir)],
@@ -483,6 +493,7 @@ def _run(
             workdir / "redis.log",
         )
     )  # fmt: skip
+    report.pids["Redis"] = redis_server.pid
     streams = redis.Redis.from_url(redis_url)
     stack.callback(streams.close)
 
@@ -504,6 +515,7 @@ def _run(
             workdir / "civil-registry.log",
         )
     )
+    report.pids["stand-in"] = registry.pid
     registry_url = f"http://127.0.0.1:{registry_port}"
     # Build our copy of the population while the stand-in builds its own.
     population = Population(options.registry, SEED).people()
@@ -559,6 +571,7 @@ def _as_process(
     identity = stack.enter_context(
         child([sys.executable, "-m", "services.identity"], env, workdir / "identity.log")
     )
+    report.pids["identity"] = identity.pid
     wait_for("the identity service", lambda: _http_ok(f"{url}/health/live"), 120, identity)
     report.figures["identity_start_s"] = time.perf_counter() - started
 
@@ -586,6 +599,7 @@ def _as_process(
 
     print(f"matching: batch {options.batch_size}, concurrency {options.concurrency}", flush=True)
     with httpx.Client(base_url=url, timeout=120) as client:
+        cpu_before = {name: _cpu_s(pid) for name, pid in report.pids.items()}
         started = time.perf_counter()
         response = client.post(
             "/matching/jobs",
@@ -619,6 +633,8 @@ def _as_process(
                     flush=True,
                 )
         elapsed = time.perf_counter() - started
+    for name, pid in report.pids.items():
+        report.figures[f"cpu_s:{name}"] = _cpu_s(pid) - cpu_before[name]
     report.figures |= {
         "job_accept_s": accepted - started,
         "matching_s": elapsed,
@@ -884,6 +900,13 @@ def render(report: Report) -> str:
             f"| GET /matching/jobs/{{id}} median / max | {f['poll_median_ms']:.0f} / "
             f"{f['poll_max_ms']:.0f} ms |",
         ]
+    cpu = [(k.split(":", 1)[1], v) for k, v in f.items() if k.startswith("cpu_s:")]
+    if cpu:
+        lines.append(
+            "| CPU used during matching (user + system) | "
+            + ", ".join(f"{name} {value:.0f} s" for name, value in cpu)
+            + " |"
+        )
     statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(report.statuses.items()))
     lines += [
         f"| batches | {f.get('batches', 0):,.0f} |",

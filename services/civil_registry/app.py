@@ -411,7 +411,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     @app.post(
         "/registry/txn/status",
         tags=["registry"],
-        responses={202: {"description": "still pending"}, **problem_responses(401, 404, 429, 503)},
+        responses={
+            202: {"description": "still pending"},
+            **problem_responses(401, 404, 422, 429, 503),
+        },
         openapi_extra=_body_schema(TxnStatusRequest),
     )
     async def txn_status(request: Request) -> Response:
@@ -430,7 +433,9 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             return JSONResponse(pending, status_code=202)
         return Response(txn.result, media_type=_JSON)
 
-    @app.get("/registry/changes", tags=["registry"], responses=problem_responses(401, 429, 503))
+    @app.get(
+        "/registry/changes", tags=["registry"], responses=problem_responses(401, 422, 429, 503)
+    )
     async def changes(
         request: Request,
         after: int = Query(default=0, ge=0),

@@ -100,10 +100,10 @@ class FaultConfig(BaseModel):
     timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="share that hang")
     hang_s: float = Field(default=30.0, ge=0.0, le=3600.0)
     rate_limit_per_s: float | None = Field(
-        default=None, gt=0, description="overrides SINERGI_REGISTRY_RATE_LIMIT_PER_S"
+        default=None, gt=0, le=1e9, description="overrides SINERGI_REGISTRY_RATE_LIMIT_PER_S"
     )
     rate_burst: float | None = Field(
-        default=None, ge=1, description="bucket size; default 2 x the overriding rate"
+        default=None, ge=1, le=2e9, description="bucket size; default 2 x the overriding rate"
     )
     outage: bool = False
     async_delay_ms: int = Field(

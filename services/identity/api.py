@@ -18,7 +18,7 @@ ROSTER_ROLES = frozenset({Role.STAFF, Role.REGISTRATION})
 
 
 def build_router(c: Container) -> APIRouter:
-    router = APIRouter(responses=problem_responses(401, 403, 404, 409, 422))
+    router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 422))
     CurrentPrincipal = Annotated[Principal, Depends(c.principal)]
 
     def reader(principal: CurrentPrincipal) -> Principal:
@@ -89,7 +89,7 @@ def build_router(c: Container) -> APIRouter:
         custody_status: domain.CustodyStatus | None = None,
         nik_status: Annotated[list[domain.NikStatus] | None, Query()] = None,
         name: str | None = Query(default=None, max_length=255),
-        offset: int = Query(default=0, ge=0),
+        offset: int = Query(default=0, ge=0, le=1_000_000_000),  # a bound SQL can bind
         limit: int = Query(default=100, ge=1, le=1000),
     ) -> schemas.InmatesPublic:
         """The roster, with NIKs masked."""

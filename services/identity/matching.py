@@ -37,12 +37,12 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from sqlalchemy import Engine, func, insert, update
+from sqlalchemy import Engine, Table, func, insert, update
 from sqlmodel import Session, col, select
 
 from services.identity import domain
@@ -63,6 +63,7 @@ from services.identity.repository import ConcurrencyError
 from services.identity.unit_of_work import UnitOfWork
 from shared.messaging.waiting import sleep_or_stop
 from shared.observability.context import log_context
+from shared.persistence.engine import read_only
 
 __all__ = [
     "JobProgress",
@@ -84,6 +85,28 @@ IN_CUSTODY: Final = (domain.CustodyStatus.DETAINEE.value, domain.CustodyStatus.C
 APPLY_ATTEMPTS: Final = 5
 MAX_ITEM_ATTEMPTS: Final = 5
 SYSTEM_ACTOR: Final = "system:matching"
+IN_CHUNK: Final = 500  # ids per IN list
+
+_job: Table = MatchingJobRow.__table__  # type: ignore[attr-defined]
+_item: Table = MatchingItemRow.__table__  # type: ignore[attr-defined]
+_inmate: Table = InmateRow.__table__  # type: ignore[attr-defined]
+# What a batch needs of each person: whether it may be sent, and what to send.
+_SENDABLE: Final = tuple(
+    _inmate.c[name]
+    for name in (
+        "id",
+        "facility",
+        "custody_status",
+        "nik_problems",
+        "nik_hash",
+        "nik_ciphertext",
+        "name",
+        "birth_place",
+        "birth_date",
+        "mother_name",
+        "sex",
+    )
+)
 
 
 class JobStatus:
@@ -98,6 +121,16 @@ class Outcome:
     NOT_FOUND: Final = "not_found"
     INVALID: Final = "invalid"
     SKIPPED: Final = "skipped"
+
+
+# Each outcome is also the name of its counter column on the job row.
+OUTCOMES: Final = (
+    Outcome.MATCHED,
+    Outcome.PARTIAL,
+    Outcome.NOT_FOUND,
+    Outcome.INVALID,
+    Outcome.SKIPPED,
+)
 
 
 @dataclass(frozen=True)
@@ -129,6 +162,15 @@ class _Batch:
     queries: list[RegistryQuery] = field(default_factory=list)
     local: dict[str, str] = field(default_factory=dict)  # person -> outcome, never sent
     hashes: dict[str, str] = field(default_factory=dict)  # person -> NIK hash when loaded
+
+
+@dataclass
+class _Claimed:
+    """A batch just claimed, with what the claim's transaction read for it."""
+
+    batch_id: str
+    batch: _Batch
+    basis: LegalBasis
 
 
 def _now() -> datetime:
@@ -173,6 +215,7 @@ def create_job(
     job_id = str(uuid.uuid4())
     now = _now()
     finished = all(state == DONE for state, _ in items.values())
+    outcomes = Counter(outcome for state, outcome in items.values() if state == DONE and outcome)
     session.execute(
         insert(MatchingJobRow),
         [
@@ -187,6 +230,9 @@ def create_job(
                 "status": JobStatus.COMPLETED if finished else JobStatus.RUNNING,
                 "total": len(items),
                 "detail": None,
+                "sent": 0,
+                "done": sum(outcomes.values()),
+                **{name: outcomes[name] for name in OUTCOMES},
             }
         ],
     )
@@ -222,7 +268,8 @@ def busy_people(session: Session) -> set[str]:
     )
 
 
-def _initial_item(row: InmateRow | None, facility: str, busy: bool) -> tuple[str, str | None]:
+def _initial_item(row: Any, facility: str, busy: bool) -> tuple[str, str | None]:
+    """``row``: an ``InmateRow``, a table row with its sendable columns, or None."""
     if row is None or row.facility != facility or row.custody_status not in IN_CUSTODY or busy:
         return DONE, Outcome.SKIPPED
     if row.nik_problems:
@@ -235,6 +282,23 @@ def _initial_item(row: InmateRow | None, facility: str, busy: bool) -> tuple[str
 def _chunks(values: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _move_counts(
+    session: Session, job_id: str, *, sent: int = 0, outcomes: Mapping[str, int] | None = None
+) -> None:
+    """Keep the job row's progress counters in step with the items this transaction moved."""
+    values: dict[str, Any] = {}
+    if sent:
+        values["sent"] = _job.c.sent + sent
+    done = sum((outcomes or {}).values())
+    if done:
+        values["done"] = _job.c.done + done
+    for outcome, n in (outcomes or {}).items():
+        if n:
+            values[outcome] = _job.c[outcome] + n
+    if values:
+        session.execute(update(_job).where(_job.c.id == job_id).values(values))
 
 
 class MatchingService:
@@ -252,6 +316,7 @@ class MatchingService:
         today: Callable[[], date],
     ) -> None:
         self._engine = engine
+        self._reader = read_only(engine)
         self._uow = uow
         self._vault = vault
         self.registry = registry
@@ -350,18 +415,22 @@ class MatchingService:
                 if not await self._take_slot():
                     break
                 try:
-                    batch_id = await asyncio.to_thread(self._claim, job_id)
+                    claimed = await asyncio.to_thread(self._claim, job_id)
+                except NoLegalBasisError as error:
+                    self._slots.release()
+                    await asyncio.to_thread(self._cancel, job_id, f"legal basis ended: {error}")
+                    break
                 except BaseException:
                     self._slots.release()
                     raise
-                if batch_id is None:
+                if claimed is None:
                     self._slots.release()
                     if in_flight:  # items of a failed batch may come back as pending
                         await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                         in_flight = {t for t in in_flight if not t.done()}
                         continue
                     break
-                in_flight.add(self._spawn(job_id, batch_id, resumed=False))
+                in_flight.add(self._spawn(job_id, claimed.batch_id, resumed=False, claimed=claimed))
                 in_flight = {t for t in in_flight if not t.done()}
             if in_flight:
                 await asyncio.wait(in_flight)
@@ -393,26 +462,34 @@ class MatchingService:
             self._slots.release()
         return False
 
-    def _spawn(self, job_id: str, batch_id: str, *, resumed: bool) -> asyncio.Task[None]:
+    def _spawn(
+        self, job_id: str, batch_id: str, *, resumed: bool, claimed: _Claimed | None = None
+    ) -> asyncio.Task[None]:
         async def run() -> None:
             try:
-                await self._process(job_id, batch_id, resumed)
+                await self._process(job_id, batch_id, resumed, claimed)
             finally:
                 self._slots.release()
 
         return asyncio.create_task(run(), name=f"matching batch {batch_id}")
 
-    async def _process(self, job_id: str, batch_id: str, ask_first: bool) -> None:
+    async def _process(
+        self, job_id: str, batch_id: str, ask_first: bool, claimed: _Claimed | None
+    ) -> None:
         backoff_s = 1.0
         while True:
-            batch = await asyncio.to_thread(self._load, batch_id)
-            if batch is None:
-                return  # applied meanwhile (another replica)
-            try:
-                basis = await asyncio.to_thread(self._basis, batch.facility)
-            except NoLegalBasisError as error:
-                await asyncio.to_thread(self._cancel, job_id, f"legal basis ended: {error}")
-                return
+            if claimed is not None:  # the claim has just read the batch and the basis
+                batch, basis, claimed = claimed.batch, claimed.basis, None
+            else:
+                loaded = await asyncio.to_thread(self._load, batch_id)
+                if loaded is None:
+                    return  # applied meanwhile (another replica)
+                batch = loaded
+                try:
+                    basis = await asyncio.to_thread(self._basis, batch.facility)
+                except NoLegalBasisError as error:
+                    await asyncio.to_thread(self._cancel, job_id, f"legal basis ended: {error}")
+                    return
             try:
                 answers: dict[str, RegistryAnswer] = {}
                 if batch.queries:
@@ -421,7 +498,7 @@ class MatchingService:
                 return
             except TransactionLostError:
                 log.warning("registry lost transaction %s; its items go back", batch_id)
-                await asyncio.to_thread(self._give_back, batch_id)
+                await asyncio.to_thread(self._give_back, job_id, batch_id)
                 return
             except RegistryRefusedError as error:
                 log.error("registry refused batch %s: %s", batch_id, error)
@@ -451,11 +528,11 @@ class MatchingService:
     # -- the transactions (run in worker threads) -------------------------------------------
 
     def _basis(self, facility: str) -> LegalBasis:
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             return legal_basis(session, facility, self._today())
 
     def _running_jobs(self) -> list[str]:
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             return list(
                 session.exec(
                     select(MatchingJobRow.id)
@@ -465,7 +542,7 @@ class MatchingService:
             )
 
     def _sent_batches(self, job_id: str) -> list[str]:
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             return list(
                 session.exec(
                     select(MatchingBatchRow.id).where(
@@ -475,12 +552,17 @@ class MatchingService:
                 ).all()
             )
 
-    def _claim(self, job_id: str) -> str | None:
-        """Move up to one batch of pending items to a new ``sent`` batch, before any call."""
+    def _claim(self, job_id: str) -> _Claimed | None:
+        """Move up to one batch of pending items to a new ``sent`` batch, before any call.
+
+        The same transaction checks the legal basis (raises :class:`NoLegalBasisError`,
+        claiming nothing) and reads what is to be sent; NIKs are decrypted after it commits.
+        """
         with Session(self._engine) as session, session.begin():
             job = session.get(MatchingJobRow, job_id)
             if job is None or job.status != JobStatus.RUNNING:
                 return None
+            basis = legal_basis(session, job.facility, self._today())
             person_ids = list(
                 session.exec(
                     select(MatchingItemRow.person_id)
@@ -508,47 +590,61 @@ class MatchingService:
                     }
                 ],
             )
-            session.execute(
-                update(MatchingItemRow)
-                .where(
-                    col(MatchingItemRow.job_id) == job_id,
-                    col(MatchingItemRow.person_id).in_(person_ids),
-                    col(MatchingItemRow.state) == PENDING,
+            claimed = 0
+            for chunk in _chunks(person_ids, IN_CHUNK):
+                moved = session.execute(
+                    update(_item)
+                    .where(
+                        _item.c.job_id == job_id,
+                        _item.c.person_id.in_(chunk),
+                        _item.c.state == PENDING,
+                    )
+                    .values(state=SENT, batch_id=batch_id, attempts=_item.c.attempts + 1)
                 )
-                .values(state=SENT, batch_id=batch_id, attempts=col(MatchingItemRow.attempts) + 1)
-            )
-            return batch_id
+                claimed += moved.rowcount  # type: ignore[attr-defined]
+            _move_counts(session, job_id, sent=claimed)
+            people = _sendable(session, person_ids)
+            facility, purpose = job.facility, job.purpose
+        batch = self._batch(job_id, facility, purpose, person_ids, people)
+        return _Claimed(batch_id, batch, basis)
 
     def _load(self, batch_id: str) -> _Batch | None:
-        """The batch's queries with NIKs decrypted (memory only); unsendable items aside."""
-        with Session(self._engine) as session:
+        """A batch still ``sent`` (resumed, or sent again after an outage), read again."""
+        with Session(self._reader) as session:
             row = session.get(MatchingBatchRow, batch_id)
             if row is None or row.state != SENT:
                 return None
             job = session.get(MatchingJobRow, row.job_id)
             assert job is not None
-            batch = _Batch(row.job_id, job.facility, job.purpose)
             person_ids = list(
                 session.exec(
                     select(MatchingItemRow.person_id).where(
+                        col(MatchingItemRow.job_id) == row.job_id,
                         col(MatchingItemRow.batch_id) == batch_id,
                         col(MatchingItemRow.state) == SENT,
                     )
                 ).all()
             )
-            people = {
-                person.id: person
-                for person in session.exec(
-                    select(InmateRow).where(col(InmateRow.id).in_(person_ids))
-                )
-            }
+            people = _sendable(session, person_ids)
+            job_id, facility, purpose = row.job_id, job.facility, job.purpose
+        return self._batch(job_id, facility, purpose, person_ids, people)
+
+    def _batch(
+        self,
+        job_id: str,
+        facility: str,
+        purpose: str,
+        person_ids: Sequence[str],
+        people: Mapping[str, Any],
+    ) -> _Batch:
+        """The batch's queries with NIKs decrypted (memory only); unsendable items aside."""
+        batch = _Batch(job_id, facility, purpose)
         for person_id in person_ids:
             person = people.get(person_id)
-            outcome = _initial_item(person, job.facility, busy=False)[1]
+            outcome = _initial_item(person, facility, busy=False)[1]
             if outcome is not None or person is None or person.nik_ciphertext is None:
                 batch.local[person_id] = outcome or Outcome.SKIPPED
                 continue
-            assert person.nik_hash is not None
             batch.hashes[person_id] = person.nik_hash
             batch.queries.append(
                 RegistryQuery(
@@ -597,12 +693,18 @@ class MatchingService:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return  # already applied: an answer counts once
-            items = session.exec(
-                select(MatchingItemRow).where(
-                    col(MatchingItemRow.batch_id) == batch_id,
-                    col(MatchingItemRow.state) == SENT,
+            items = session.execute(
+                select(_item.c.person_id, _item.c.attempts).where(
+                    _item.c.job_id == batch.job_id,
+                    _item.c.batch_id == batch_id,
+                    _item.c.state == SENT,
                 )
             ).all()
+            inmates = uow.inmates.get_many(
+                item.person_id
+                for item in items
+                if item.person_id not in batch.local and item.person_id in answers
+            )
             rejected: Counter[str] = Counter()
             outcomes: dict[str, str] = {}
             back_to_pending: list[str] = []
@@ -618,7 +720,7 @@ class MatchingService:
                     else:
                         outcomes[person_id] = Outcome.SKIPPED
                     continue
-                inmate = uow.inmates.get(person_id)
+                inmate = inmates.get(person_id)
                 if (
                     inmate is None
                     or inmate.nik is None
@@ -641,24 +743,32 @@ class MatchingService:
                 if not _confirms_validation(inmate, result):
                     inmate.record_match(result)
             for outcome, people in _group(outcomes).items():
-                for chunk in _chunks(people, 500):
+                for chunk in _chunks(people, IN_CHUNK):
                     session.execute(
-                        update(MatchingItemRow)
+                        update(_item)
                         .where(
-                            col(MatchingItemRow.batch_id) == batch_id,
-                            col(MatchingItemRow.person_id).in_(chunk),
+                            _item.c.job_id == batch.job_id,
+                            _item.c.person_id.in_(chunk),
+                            _item.c.batch_id == batch_id,
                         )
                         .values(state=DONE, outcome=outcome)
                     )
-            if back_to_pending:
+            for chunk in _chunks(back_to_pending, IN_CHUNK):
                 session.execute(
-                    update(MatchingItemRow)
+                    update(_item)
                     .where(
-                        col(MatchingItemRow.batch_id) == batch_id,
-                        col(MatchingItemRow.person_id).in_(back_to_pending),
+                        _item.c.job_id == batch.job_id,
+                        _item.c.person_id.in_(chunk),
+                        _item.c.batch_id == batch_id,
                     )
                     .values(state=PENDING, batch_id=None)
                 )
+            _move_counts(
+                session,
+                batch.job_id,
+                sent=-len(items),
+                outcomes=Counter(outcomes.values()),
+            )
             if rejected:
                 _add_rejections(session, batch.job_id, rejected)
             if sent:
@@ -680,7 +790,7 @@ class MatchingService:
             extra={"job_id": batch.job_id, "batch_id": batch_id},
         )
 
-    def _give_back(self, batch_id: str) -> None:
+    def _give_back(self, job_id: str, batch_id: str) -> None:
         """The registry forgot an accepted transaction: its items are sent again, new id."""
         with Session(self._engine) as session, session.begin():
             done = session.execute(
@@ -689,14 +799,16 @@ class MatchingService:
                 .values(state=LOST)
             )
             if done.rowcount == 1:  # type: ignore[attr-defined]
-                session.execute(
-                    update(MatchingItemRow)
+                back = session.execute(
+                    update(_item)
                     .where(
-                        col(MatchingItemRow.batch_id) == batch_id,
-                        col(MatchingItemRow.state) == SENT,
+                        _item.c.job_id == job_id,
+                        _item.c.batch_id == batch_id,
+                        _item.c.state == SENT,
                     )
                     .values(state=PENDING, batch_id=None)
                 )
+                _move_counts(session, job_id, sent=-back.rowcount)  # type: ignore[attr-defined]
 
     def _cancel(self, job_id: str, reason: str) -> None:
         with Session(self._engine) as session, session.begin():
@@ -733,34 +845,31 @@ class MatchingService:
     # -- reading -----------------------------------------------------------------------------
 
     def job_progress(self, job_id: str) -> JobProgress | None:
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             job = session.get(MatchingJobRow, job_id)
-            if job is None:
-                return None
-            return self._progress(job, _counts(session, [job_id]).get(job_id, Counter()))
+            return self._progress(job) if job is not None else None
 
     def list_jobs(
         self, facility: str, status: str | None = None, limit: int = 100
     ) -> list[JobProgress]:
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             query = select(MatchingJobRow).where(col(MatchingJobRow.facility) == facility)
             if status is not None:
                 query = query.where(col(MatchingJobRow.status) == status)
             jobs = session.exec(
                 query.order_by(col(MatchingJobRow.created_at).desc()).limit(limit)
             ).all()
-            counts = _counts(session, [job.id for job in jobs])
-            return [self._progress(job, counts.get(job.id, Counter())) for job in jobs]
+            return [self._progress(job) for job in jobs]
 
-    def _progress(
-        self, job: MatchingJobRow, counts: Counter[tuple[str, str | None]]
-    ) -> JobProgress:
-        states: Counter[str] = Counter()
-        outcomes: Counter[str] = Counter()
-        for (state, outcome), n in counts.items():
-            states[state] += n
-            if state == DONE and outcome:
-                outcomes[outcome] += n
+    def _progress(self, job: MatchingJobRow) -> JobProgress:
+        """From the job row's counters alone: no count over the items."""
+        counts = {
+            Outcome.MATCHED: job.matched,
+            Outcome.PARTIAL: job.partial,
+            Outcome.NOT_FOUND: job.not_found,
+            Outcome.INVALID: job.invalid,
+            Outcome.SKIPPED: job.skipped,
+        }
         return JobProgress(
             job_id=job.id,
             facility=job.facility,
@@ -769,10 +878,10 @@ class MatchingService:
             agreement_id=job.agreement_id,
             status=job.status,
             total=job.total,
-            pending=states[PENDING],
-            sent=states[SENT],
-            done=states[DONE],
-            outcomes=dict(outcomes),
+            pending=job.total - job.sent - job.done,
+            sent=job.sent,
+            done=job.done,
+            outcomes={outcome: n for outcome, n in counts.items() if n},
             created_at=_aware(job.created_at),
             finished_at=_aware(job.finished_at) if job.finished_at else None,
             detail=job.detail,
@@ -810,25 +919,13 @@ def _add_rejections(session: Session, job_id: str, rejected: Counter[str]) -> No
     session.add(job)
 
 
-def _counts(session: Session, job_ids: Sequence[str]) -> dict[str, Counter[tuple[str, str | None]]]:
-    result: dict[str, Counter[tuple[str, str | None]]] = {}
-    if not job_ids:
-        return result
-    rows = session.exec(
-        select(
-            MatchingItemRow.job_id,
-            MatchingItemRow.state,
-            MatchingItemRow.outcome,
-            func.count(),
-        )
-        .where(col(MatchingItemRow.job_id).in_(job_ids))
-        .group_by(
-            col(MatchingItemRow.job_id), col(MatchingItemRow.state), col(MatchingItemRow.outcome)
-        )
-    ).all()
-    for job_id, state, outcome, n in rows:
-        result.setdefault(job_id, Counter())[(state, outcome)] += n
-    return result
+def _sendable(session: Session, person_ids: Sequence[str]) -> dict[str, Any]:
+    """The sendable columns of these people, by id (rows of people since gone are absent)."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(person_ids, IN_CHUNK):
+        for row in session.execute(select(*_SENDABLE).where(_inmate.c.id.in_(chunk))):
+            found[row.id] = row
+    return found
 
 
 def _aware(moment: datetime) -> datetime:

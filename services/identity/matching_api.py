@@ -15,7 +15,9 @@ from shared.http.problems import Problem, problem_responses
 
 def build_matching_router(c: Container, jobs: MatchingService) -> APIRouter:
     router = APIRouter(
-        prefix="/matching", tags=["matching"], responses=problem_responses(401, 403, 404, 409)
+        prefix="/matching",
+        tags=["matching"],
+        responses=problem_responses(400, 401, 403, 404, 409, 422),
     )
     CurrentPrincipal = Annotated[Principal, Depends(c.principal)]
 

@@ -121,6 +121,8 @@ _NON_LETTERS: Final = re.compile(r"[^A-Z]+")
 
 
 def _ascii_upper(raw: str) -> str:
+    if raw.isascii():
+        return raw.upper()
     decomposed = unicodedata.normalize("NFKD", raw)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
 
@@ -128,6 +130,9 @@ def _ascii_upper(raw: str) -> str:
 def _name_parts(raw: str) -> list[str]:
     parts: list[str] = []
     for chunk in _RAW_SEPARATORS.split(_APOSTROPHES.sub("", _ascii_upper(raw))):
+        if chunk.isascii() and chunk.isalpha():  # the common case: one plain part
+            parts.append(chunk)
+            continue
         letters = _NON_LETTERS.sub("", chunk)
         # A dotted chunk such as "S.PD." or "M.SI" is a degree; "M." or "M.RIZKY" is not.
         if parts and "." in chunk and letters in DEGREE_TITLES:

@@ -131,13 +131,25 @@ class MatchingJobRow(SQLModel, table=True):
     status: str = Field(max_length=16)  # running, completed, refused, cancelled
     total: int
     detail: str | None = Field(default=None, max_length=1000)
+    # Progress, kept in the transactions that move items (pending = total - sent - done).
+    sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    done: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    matched: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    partial: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    not_found: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    invalid: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    skipped: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class MatchingItemRow(SQLModel, table=True):
     """One person in one job: pending until its result is stored, exactly once."""
 
     __tablename__ = "matching_item"
-    __table_args__ = (Index("ix_matching_item_state", "job_id", "state"),)
+    __table_args__ = (
+        # Claims read a job's pending items in person order: straight off this index.
+        Index("ix_matching_item_state", "job_id", "state", "person_id"),
+        Index("ix_matching_item_batch", "batch_id"),
+    )
 
     job_id: str = Field(primary_key=True, max_length=36)
     person_id: str = Field(primary_key=True, max_length=36)

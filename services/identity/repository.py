@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, Update, bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from services.identity import domain
@@ -15,11 +17,26 @@ from shared.persistence.unit_of_work import ConcurrencyError
 
 __all__ = ["ConcurrencyError", "InmateRepository"]
 
+_inmate: Table = InmateRow.__table__  # type: ignore[attr-defined]
+_IN_CHUNK: Final = 500  # ids per IN list
+_UPDATED: Final = tuple(c.name for c in _inmate.columns if c.name not in ("id", "origin_facility"))
+
+
+@lru_cache(maxsize=64)
+def _versioned_update(columns: tuple[str, ...]) -> Update:
+    """A versioned update of these columns, run with many parameter sets (executemany)."""
+    return (
+        update(_inmate)
+        .where(_inmate.c.id == bindparam("_id"), _inmate.c.version == bindparam("_loaded"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
 
 class InmateRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
         self.seen: dict[str, tuple[domain.Inmate, int | None, str]] = {}
+        self._stored: dict[str, dict[str, Any]] = {}  # column values as last read or written
 
     def add(self, inmate: domain.Inmate) -> None:
         self.seen[inmate.id] = (inmate, None, inmate.facility)
@@ -29,6 +46,17 @@ class InmateRepository:
             return self.seen[inmate_id][0]
         row = self._session.get(InmateRow, inmate_id)
         return self._track(row) if row else None
+
+    def get_many(self, inmate_ids: Iterable[str]) -> dict[str, domain.Inmate]:
+        """The people found among ``inmate_ids``, by id; one query per 500 ids."""
+        wanted = list(dict.fromkeys(inmate_ids))
+        found = {i: self.seen[i][0] for i in wanted if i in self.seen}
+        missing = [i for i in wanted if i not in found]
+        for start in range(0, len(missing), _IN_CHUNK):
+            chunk = missing[start : start + _IN_CHUNK]
+            for row in self._session.execute(_inmate.select().where(_inmate.c.id.in_(chunk))):
+                found[row.id] = self._track(row)
+        return found
 
     def by_register(self, origin_facility: str, register_number: str) -> domain.Inmate | None:
         row = self._session.exec(
@@ -47,35 +75,59 @@ class InmateRepository:
         rows = self._session.exec(select(InmateRow).where(col(InmateRow.birth_date) == birth_date))
         return [self._track(row) for row in rows]
 
-    def _track(self, row: InmateRow) -> domain.Inmate:
+    def _track(self, row: Any) -> domain.Inmate:
+        """``row``: an ``InmateRow`` or a table row with the same attributes."""
         if row.id in self.seen:
             return self.seen[row.id][0]
         inmate = _from_row(row)
         self.seen[row.id] = (inmate, row.version, row.origin_facility)
+        self._stored[row.id] = {name: getattr(row, name) for name in _UPDATED}
         return inmate
 
     def flush(self) -> None:
-        for inmate_id, (inmate, loaded, origin) in list(self.seen.items()):
+        """Write what changed: new people in one insert, changed ones in one executemany.
+
+        Each update applies only if the row still has the version it was loaded with; if any
+        does not, :class:`ConcurrencyError` (the caller's transaction is then rolled back).
+        """
+        inserts: list[dict[str, Any]] = []
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the columns changed
+        for inmate_id, (inmate, loaded, origin) in self.seen.items():
             if loaded == inmate.version:
                 continue
-            values = _values(inmate)
-            if loaded is None:
-                self._session.execute(
-                    insert(InmateRow), [{**values, "id": inmate.id, "origin_facility": origin}]
-                )
+            stored = self._stored.get(inmate_id)
+            values = _values(inmate, stored)
+            if loaded is None or stored is None:
+                inserts.append({**values, "id": inmate.id, "origin_facility": origin})
             else:
-                result = self._session.execute(
-                    update(InmateRow)
-                    .where(col(InmateRow.id) == inmate.id, col(InmateRow.version) == loaded)
-                    .values(**values)
-                )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
-                    raise ConcurrencyError(f"person {inmate.id} changed since version {loaded}")
+                changed = {k: v for k, v in values.items() if stored[k] != v}
+                changed |= {"_id": inmate_id, "_loaded": loaded}
+                updates.setdefault(tuple(sorted(changed)), []).append(changed)
+            self._stored[inmate_id] = values
+        if inserts:
+            self._session.execute(insert(_inmate), inserts)
+        for columns, rows in updates.items():
+            names = tuple(name for name in columns if not name.startswith("_"))
+            result = self._session.execute(_versioned_update(names), rows)
+            if result.rowcount != len(rows):  # type: ignore[attr-defined]
+                if len(rows) == 1:
+                    raise ConcurrencyError(
+                        f"person {rows[0]['_id']} changed since version {rows[0]['_loaded']}"
+                    )
+                stale = len(rows) - result.rowcount  # type: ignore[attr-defined]
+                raise ConcurrencyError(f"{stale} of {len(rows)} people changed since loaded")
+        for inmate_id, (inmate, _, origin) in list(self.seen.items()):
             self.seen[inmate_id] = (inmate, inmate.version, origin)
 
 
-def _values(inmate: domain.Inmate) -> dict[str, Any]:
+def _values(inmate: domain.Inmate, stored: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The row's column values; ``stored``: the values it has now, to reuse what is derived."""
     personal = inmate.personal
+    canonical = (
+        stored["canonical_name"]
+        if stored is not None and stored["name"] == personal.name
+        else canonical_name(personal.name)
+    )
     nik = inmate.nik
     match = inmate.last_match
     return {
@@ -83,7 +135,7 @@ def _values(inmate: domain.Inmate) -> dict[str, Any]:
         "register_number": inmate.register_number,
         "category": inmate.category.value,
         "name": personal.name,
-        "canonical_name": canonical_name(personal.name),
+        "canonical_name": canonical,
         "aliases": list(personal.aliases),
         "sex": personal.sex.value,
         "birth_place": personal.birth_place,
@@ -120,7 +172,7 @@ def _values(inmate: domain.Inmate) -> dict[str, Any]:
     }
 
 
-def _from_row(row: InmateRow) -> domain.Inmate:
+def _from_row(row: Any) -> domain.Inmate:
     match = row.last_match
     return domain.Inmate(
         id=row.id,

@@ -141,13 +141,7 @@ class ImportReport:
 
 def read_rows(content: bytes, file_name: str) -> Iterator[tuple[int, dict[str, object]]]:
     """Data rows with their spreadsheet row number, keyed by our column names."""
-    if file_name.lower().endswith((".xlsx", ".xlsm")):
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        raw_rows: Iterator[tuple[object, ...]] = workbook.active.iter_rows(values_only=True)
-    else:
-        text = content.decode("utf-8-sig")
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-        raw_rows = (tuple(row) for row in csv.reader(io.StringIO(text), dialect))
+    raw_rows = iter(_table(content, file_name))
     header = next(raw_rows, None)
     if header is None:
         return
@@ -166,6 +160,30 @@ def read_rows(content: bytes, file_name: str) -> Iterator[tuple[int, dict[str, o
                 if name and value not in (None, "")
             },
         )
+
+
+def _table(content: bytes, file_name: str) -> list[tuple[object, ...]]:
+    """Every row of the file; a file that cannot be read is refused (422), never a crash."""
+    if file_name.lower().endswith((".xlsx", ".xlsm")):
+        try:
+            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            return list(workbook.active.iter_rows(values_only=True))
+        except Exception as error:  # not a zip, not a workbook, a damaged sheet...
+            raise domain.IdentityError(
+                "unreadable_file", "the file is not a readable XLSX workbook"
+            ) from error
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise domain.IdentityError("unreadable_file", "a CSV roster must be UTF-8 text") from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:  # a single column or an empty file: the header check decides
+        dialect = csv.excel
+    try:
+        return [tuple(row) for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as error:
+        raise domain.IdentityError("unreadable_file", "the file is not readable CSV") from error
 
 
 def _column(header: str) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+READ_ONLY = "sinergi_read_only"
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
@@ -25,6 +27,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # was nearly empty would keep scanning it whole once it has grown.
         connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
     )
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool, for work that only reads.
+
+    On SQLite its transactions begin deferred: a WAL snapshot that never queues behind a
+    writer. Nothing may be written through it.
+    """
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -49,6 +60,9 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
         # Take the write lock up front: two deferred transactions that both upgrade to
         # writers would otherwise fail with "database is locked" instead of waiting.
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -95,3 +97,44 @@ def test_the_comparison_catches_a_model_change_without_a_migration(engine: Engin
 
     assert [d[0] for d in differences] == ["add_column"]
     assert differences[0][2:4][0] == "inmate"
+
+
+def test_jobs_written_before_the_progress_counters_get_them_counted_from_their_items(
+    engine: Engine,
+) -> None:
+    command.upgrade(alembic_config(HERE, engine), "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO matching_job (id, facility, purpose, agreement_id, requested_by,"
+                " created_at, status, total) VALUES ('job-1', 'rutan-barabai', 'p', 'a', 'x',"
+                " :now, 'running', 6)"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+        items = [
+            ("p1", "pending", None),
+            ("p2", "sent", None),
+            ("p3", "done", "matched"),
+            ("p4", "done", "matched"),
+            ("p5", "done", "not_found"),
+            ("p6", "done", "skipped"),
+        ]
+        connection.execute(
+            sa.text(
+                "INSERT INTO matching_item (job_id, person_id, state, outcome, attempts)"
+                " VALUES ('job-1', :person, :state, :outcome, 1)"
+            ),
+            [{"person": p, "state": s, "outcome": o} for p, s, o in items],
+        )
+
+    upgrade_to_head(engine)
+
+    with engine.connect() as connection:
+        counters = connection.execute(
+            sa.text(
+                "SELECT sent, done, matched, partial, not_found, invalid, skipped"
+                " FROM matching_job WHERE id = 'job-1'"
+            )
+        ).one()
+    assert tuple(counters) == (1, 4, 2, 0, 1, 0, 1)

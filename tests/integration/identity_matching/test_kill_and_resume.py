@@ -102,6 +102,12 @@ def test_a_job_killed_mid_way_resumes_with_one_result_per_person_and_no_batch_se
     )
     assert len(per_person) == PEOPLE
     assert {(row["n"], row["state"]) for row in per_person} == {(1, "done")}
+    counters = service.query(
+        "SELECT total, sent, done, matched + partial + not_found + invalid + skipped AS outcomes"
+        " FROM matching_job WHERE id = :id",
+        id=job_id,
+    )
+    assert counters == [{"total": PEOPLE, "sent": 0, "done": PEOPLE, "outcomes": PEOPLE}]
     matched = service.scalar(
         "SELECT count(*) FROM inmate WHERE nik_status IN ('matched', 'partial', 'not_found')"
     )
