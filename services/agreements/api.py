@@ -18,7 +18,7 @@ CONFLICTS = (domain.OverlapError, domain.InvalidTransitionError, domain.RenewalE
 
 
 def build_router(c: Container) -> APIRouter:
-    router = APIRouter(responses=problem_responses(401, 403, 404, 409, 422))
+    router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 422))
     CurrentPrincipal = Annotated[Principal, Depends(c.principal)]
 
     def staff(principal: CurrentPrincipal) -> Principal:
@@ -111,7 +111,7 @@ def build_router(c: Container) -> APIRouter:
         partner: str | None = Query(default=None, description="Partner code."),
         expiring_within_days: int | None = Query(default=None, ge=0, le=3650),
         facility: str | None = None,
-        offset: int = Query(default=0, ge=0),
+        offset: int = Query(default=0, ge=0, le=1_000_000_000),  # a bound SQL can bind
         limit: int = Query(default=100, ge=1, le=1000),
     ) -> schemas.AgreementsPublic:
         """List agreements by status, partner, or those ending within N days."""
@@ -225,6 +225,7 @@ def build_router(c: Container) -> APIRouter:
                 body.period_start,
                 body.period_end,
                 body.responsible,
+                body.counts,
             ),
             c.uow(),
         )

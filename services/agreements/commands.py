@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from services.agreements.domain import PartnerKind, Party
+from services.agreements.domain import CountingRule, PartnerKind, Party
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class AddActionPlanItem:
     period_start: date
     period_end: date
     responsible: Party
+    counts: CountingRule | None = None  # None: as the programme kind counts
 
 
 @dataclass(frozen=True)

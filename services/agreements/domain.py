@@ -65,6 +65,14 @@ class Party(StrEnum):
     BOTH = "both"
 
 
+class CountingRule(StrEnum):
+    """What a held session adds to an item; None on an item: as its programme kind counts."""
+
+    SESSIONS = "sessions"  # 1 per held session
+    PARTICIPANTS = "participants"  # the session's attendance
+    REPORTED = "reported"  # the quantity reported with the session
+
+
 class MilestoneStatus(StrEnum):
     OPEN = "open"
     MET = "met"
@@ -424,6 +432,8 @@ class ActionPlanItem:
     responsible: Party
     realisations: dict[str, Realisation] = field(default_factory=dict)  # by session id
     milestone: MilestoneStatus = MilestoneStatus.OPEN
+    # Applied by the programs service, which knows the kinds' own rules (decision 0010).
+    counts: CountingRule | None = None
 
     def __post_init__(self) -> None:
         self.description = _required(self.description, "item description", ActionPlanError)
@@ -727,6 +737,7 @@ class Agreement:
         unit: str,
         period: Period,
         responsible: Party,
+        counts: CountingRule | None = None,
     ) -> ActionPlanItem:
         if self.status in CLOSED:
             raise ActionPlanError(
@@ -746,7 +757,14 @@ class Agreement:
                 f"item period {period} is outside the agreement period {self.period}",
             )
         item = ActionPlanItem(
-            item_id, programme_kind, description, target_quantity, unit, period, responsible
+            item_id,
+            programme_kind,
+            description,
+            target_quantity,
+            unit,
+            period,
+            responsible,
+            counts=counts,
         )
         self.action_plan.append(item)
         self._record(ActionPlanItemAdded(self.id, item_id, programme_kind))

@@ -141,6 +141,7 @@ def add_action_plan_item(cmd: commands.AddActionPlanItem, uow: UnitOfWork) -> st
             cmd.unit,
             domain.Period(cmd.period_start, cmd.period_end),
             cmd.responsible,
+            cmd.counts,
         )
         uow.commit()
         return item.id

@@ -82,6 +82,7 @@ class ActionPlanItemRow(SQLModel, table=True):
     period_end: date
     responsible: str = Field(max_length=16)
     milestone: str = Field(max_length=16)
+    counts: str | None = Field(default=None, max_length=16)  # None: as the kind counts
 
 
 class RealisationRow(SQLModel, table=True):

@@ -60,6 +60,7 @@ def item_state(item: domain.ActionPlanItem) -> facts.ActionPlanItemState:
         responsible=item.responsible.value,
         realised_quantity=item.realised_quantity,
         milestone=item.milestone.value,
+        counts=item.counts.value if item.counts else None,
     )
 
 

@@ -345,6 +345,7 @@ def _item_values(
         "period_end": item.period.end,
         "responsible": item.responsible.value,
         "milestone": item.milestone.value,
+        "counts": item.counts.value if item.counts else None,
     }
 
 
@@ -358,4 +359,5 @@ def _item_from_row(row: ActionPlanItemRow) -> domain.ActionPlanItem:
         period=domain.Period(row.period_start, row.period_end),
         responsible=domain.Party(row.responsible),
         milestone=domain.MilestoneStatus(row.milestone),
+        counts=domain.CountingRule(row.counts) if row.counts else None,
     )

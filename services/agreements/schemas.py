@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.agreements.domain import (
     PROGRAMME_KIND_PATTERN,
     AgreementStatus,
+    CountingRule,
     MilestoneStatus,
     PartnerKind,
     Party,
@@ -117,6 +118,13 @@ class ActionPlanItemCreate(_In):
     period_start: date
     period_end: date
     responsible: Party
+    counts: CountingRule | None = Field(
+        default=None,
+        description=(
+            "What a held session adds: 1 (sessions), its attendance (participants) or the "
+            "quantity reported with it (reported). Left out: as the programme kind counts."
+        ),
+    )
 
 
 class ActionPlanItemPublic(BaseModel):
@@ -128,6 +136,7 @@ class ActionPlanItemPublic(BaseModel):
     period_start: date
     period_end: date
     responsible: Party
+    counts: CountingRule | None = None
     realised_quantity: int
     milestone: MilestoneStatus
     progress_percent: float

@@ -201,6 +201,7 @@ def _item_public(item: domain.ActionPlanItem) -> schemas.ActionPlanItemPublic:
         period_start=item.period.start,
         period_end=item.period.end,
         responsible=item.responsible,
+        counts=item.counts,
         realised_quantity=item.realised_quantity,
         milestone=item.milestone,
         progress_percent=_percent(item.realised_quantity, item.target_quantity),

@@ -16,6 +16,7 @@ from services.programs.config import SERVICE, ProgramsSettings
 from services.programs.container import Container
 from services.programs.kinds import seed_kinds
 from services.programs.migrations import upgrade_to_head
+from services.programs.repository import KindCatalogue
 from services.programs.unit_of_work import STREAM, UnitOfWork
 from shared.http.auth import ApiKeyAuthenticator, principal_dependency
 from shared.http.service_app import service_app
@@ -35,10 +36,15 @@ def bootstrap(settings: ProgramsSettings | None = None) -> Container:
     redis = connect(settings.redis_url)
     metrics = Metrics(SERVICE)
     runtime: MessagingRuntime
+    kinds = KindCatalogue()
 
     def uow() -> UnitOfWork:
         return UnitOfWork(
-            engine, STREAM, runtime.relay.notify, correlation_id=current_correlation_id()
+            engine,
+            STREAM,
+            runtime.relay.notify,
+            correlation_id=current_correlation_id(),
+            kinds=kinds,
         )
 
     runtime = MessagingRuntime(
@@ -62,6 +68,7 @@ def bootstrap(settings: ProgramsSettings | None = None) -> Container:
         runtime=runtime,
         today=today,
         uow=uow,
+        kinds=kinds,
         principal=principal_dependency(ApiKeyAuthenticator(settings.programs_api_keys)),
     )
 
@@ -75,6 +82,7 @@ def create_app(settings: ProgramsSettings | None = None) -> FastAPI:
         if c.settings.programs_migrate_on_start:
             await asyncio.to_thread(upgrade_to_head, c.engine)
         kinds = await asyncio.to_thread(seed_kinds, c.engine, c.settings.programs_kinds_file)
+        c.kinds.forget()
         await c.runtime.start()
         log.info(
             "programs service started as consumer %s (%d kinds)", c.settings.consumer_name, kinds

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from services.programs.config import ProgramsSettings
+from services.programs.repository import KindCatalogue
 from services.programs.unit_of_work import UnitOfWork
 from shared.http.auth import Principal
 from shared.messaging.runtime import MessagingRuntime
@@ -23,4 +24,5 @@ class Container:
     runtime: MessagingRuntime
     today: Callable[[], date]
     uow: Callable[[], UnitOfWork]
+    kinds: KindCatalogue
     principal: Callable[..., Awaitable[Principal]]

@@ -25,6 +25,10 @@ class QuantityRule(StrEnum):
     REPORTED = "reported"  # the partner enters the delivered quantity
 
 
+# the unit of a session's quantity when its item counts otherwise than its kind
+RULE_UNITS = {QuantityRule.SESSIONS: "sessions", QuantityRule.PARTICIPANTS: "participants"}
+
+
 class OutcomeKind(StrEnum):
     CERTIFICATE = "certificate"
     EXAM_RESULT = "exam_result"
@@ -102,23 +106,33 @@ class ProgrammeKind:
     outcome: OutcomeKind | None
     enrolment_needs_validated_nik: bool = False
 
-    def delivered_quantity(self, attendance: int, reported: int | None) -> int:
-        """The quantity a held session delivers, by the kind's rule."""
-        if self.quantity_rule is not QuantityRule.REPORTED:
+    def delivered_quantity(
+        self, attendance: int, reported: int | None, rule: QuantityRule | None = None
+    ) -> int:
+        """The quantity a held session delivers, by ``rule`` (its item's) or else the kind's."""
+        rule = rule or self.quantity_rule
+        what = self.code if rule is self.quantity_rule else f"this {self.code} item"
+        if rule is not QuantityRule.REPORTED:
             if reported is not None:
                 raise QuantityError(
                     "quantity_not_reported",
-                    f"{self.code} counts {self.quantity_rule.value}; leave delivered_quantity out",
+                    f"{what} counts {rule.value}; leave delivered_quantity out",
                 )
-            return 1 if self.quantity_rule is QuantityRule.SESSIONS else attendance
+            return 1 if rule is QuantityRule.SESSIONS else attendance
         if reported is None:
             raise QuantityError(
                 "delivered_quantity_required",
-                f"{self.code} counts the quantity delivered ({self.unit}): report it",
+                f"{what} counts the quantity delivered ({self.unit}): report it",
             )
         if reported < 0:
             raise QuantityError("negative_quantity", f"delivered quantity {reported} is below 0")
         return reported
+
+    def unit_by(self, rule: QuantityRule | None) -> str:
+        """The unit of a session's quantity: the kind's, unless its item counts otherwise."""
+        if rule is None or rule is self.quantity_rule:
+            return self.unit
+        return RULE_UNITS.get(rule, self.unit)
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,8 @@ class ItemTerms:
     programme_kind: str
     period_start: date
     period_end: date
+    # what the item measures, from its agreement; None: as the programme kind counts
+    counts: QuantityRule | None = None
 
     def check_matches(self, agreement_id: str, kind: str, on: date) -> None:
         """The item belongs to the agreement, is of the kind, and its period holds the date."""
@@ -334,7 +350,7 @@ class ProgrammeSession(_Aggregate):
             agreement_id=agreement.agreement_id,
             partner_code=agreement.partner_code,
             programme_kind=kind.code,
-            unit=kind.unit,
+            unit=kind.unit_by(item.counts if item else None),
             action_plan_item_id=item.item_id if item else None,
             scheduled_on=on,
         )
@@ -370,7 +386,8 @@ class ProgrammeSession(_Aggregate):
         for person in attendance:
             person.check_in_custody(self.facility, on)
         people = tuple(dict.fromkeys(p.person_id for p in attendance))
-        quantity = kind.delivered_quantity(len(people), reported)
+        rule = item.counts if item is not None else None
+        quantity = kind.delivered_quantity(len(people), reported, rule)
         self.status, self.held_on = SessionStatus.HELD, on
         self.attendance, self.delivered_quantity = people, quantity
         self._record(SessionHeld(self.snapshot()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from services.programs import commands, domain
@@ -46,6 +46,15 @@ def _person(uow: UnitOfWork, person_id: str) -> domain.Person:
     return person
 
 
+def _people(uow: UnitOfWork, person_ids: Sequence[str]) -> list[domain.Person]:
+    """Each person of `person_ids`, in order, from one lookup; the first unknown one refuses."""
+    known = uow.facts.people(person_ids)
+    for person_id in person_ids:
+        if person_id not in known:
+            raise domain.unknown_person(person_id)
+    return [known[person_id] for person_id in person_ids]
+
+
 def _session(uow: UnitOfWork, session_id: str) -> domain.ProgrammeSession:
     session = uow.sessions.get(session_id)
     if session is None:
@@ -71,11 +80,19 @@ def _item(uow: UnitOfWork, item_id: str | None) -> domain.ItemTerms | None:
     return item
 
 
-def schedule_session(cmd: commands.ScheduleSession, uow: UnitOfWork, today: Clock) -> str:
+def schedule_session(
+    cmd: commands.ScheduleSession,
+    uow: UnitOfWork,
+    today: Clock,
+    authorize: Callable[[domain.AgreementTerms], None] = lambda _: None,
+) -> str:
+    """`authorize` sees the agreement before anything else is checked (it may refuse)."""
     with uow:
+        agreement = _agreement(uow, cmd.agreement_id)
+        authorize(agreement)
         session = domain.ProgrammeSession.schedule(
             _new_id(),
-            _agreement(uow, cmd.agreement_id),
+            agreement,
             _kind(uow, cmd.programme_kind),
             cmd.scheduled_on,
             _item(uow, cmd.action_plan_item_id),
@@ -92,7 +109,7 @@ def _hold(
 ) -> None:
     session.hold(
         report.held_on,
-        [_person(uow, person_id) for person_id in report.attendance],
+        _people(uow, report.attendance),
         report.delivered_quantity,
         agreement=_agreement(uow, session.agreement_id),
         kind=_kind(uow, session.programme_kind),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table
 from sqlmodel import Field, SQLModel
 
 from shared.messaging.tables import InboxMessage, OutboxMessage
@@ -156,6 +156,7 @@ class ItemViewRow(SQLModel, table=True):
     period_start: date
     period_end: date
     sequence: int
+    counts: str | None = Field(default=None, max_length=16)  # None: as the kind counts
 
 
 class InmateViewRow(SQLModel, table=True):
@@ -168,6 +169,12 @@ class InmateViewRow(SQLModel, table=True):
     nik_status: str = Field(max_length=16)
     custody_periods: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     sequence: int
+
+
+def core_table(model: type[SQLModel]) -> Table:
+    """The Core table of a model: statements on it skip the ORM's per-statement work."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 READ_MODEL_TABLES = (AgreementViewRow, ItemViewRow, InmateViewRow)

@@ -46,7 +46,7 @@ from services.programs.orm import (
 from shared.http.auth import Principal, Role
 from shared.http.problems import Problem, problem_responses
 
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"  # year 1000 on: a date exists
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READERS = frozenset({Role.STAFF, Role.AUDITOR})

@@ -6,10 +6,12 @@ The read models of other services' facts are read here too, as domain values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
 from services.programs import domain
@@ -24,12 +26,14 @@ from services.programs.orm import (
     SaleLineRow,
     SaleRow,
     SessionRow,
+    core_table,
 )
 from shared.persistence.unit_of_work import ConcurrencyError
 
 __all__ = [
     "ConcurrencyError",
     "EnrolmentRepository",
+    "KindCatalogue",
     "KnownFacts",
     "OutcomeRepository",
     "SaleRepository",
@@ -37,6 +41,9 @@ __all__ = [
 ]
 
 A = TypeVar("A", domain.ProgrammeSession, domain.Enrolment, domain.Outcome, domain.Sale)
+
+
+_ATTENDANCE = core_table(AttendanceRow)
 
 
 class _Repository(Generic[A]):
@@ -66,20 +73,22 @@ class _Repository(Generic[A]):
         raise NotImplementedError(f"{self.table.__name__} rows are only ever added")
 
     def flush(self) -> None:
+        """Writes what changed with plain statements on the transaction's connection."""
+        table = core_table(self.table)
         for aggregate_id, (aggregate, loaded) in list(self.seen.items()):
             if loaded == aggregate.version:
                 continue
             values = self._values(aggregate)
+            connection = self._session.connection()
             if loaded is None:
-                self._session.execute(insert(self.table), [{**values, "id": aggregate.id}])
+                connection.execute(insert(table), {**values, "id": aggregate.id})
             else:
-                table: Any = self.table
-                result = self._session.execute(
-                    update(self.table)
-                    .where(col(table.id) == aggregate_id, col(table.version) == loaded)
+                result = connection.execute(
+                    update(table)
+                    .where(table.c.id == aggregate_id, table.c.version == loaded)
                     .values(**values)
                 )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
+                if result.rowcount != 1:
                     raise ConcurrencyError(f"{aggregate_id} changed since version {loaded}")
             self._flush_children(aggregate, loaded)
             self.seen[aggregate_id] = (aggregate, aggregate.version)
@@ -134,13 +143,13 @@ class SessionRepository(_Repository[domain.ProgrammeSession]):
         }
 
     def _flush_children(self, s: domain.ProgrammeSession, loaded: int | None) -> None:
+        connection = self._session.connection()
         if loaded is not None:
-            self._session.execute(
-                delete(AttendanceRow).where(col(AttendanceRow.session_id) == s.id)
-            )
+            connection.execute(delete(_ATTENDANCE).where(_ATTENDANCE.c.session_id == s.id))
         if s.attendance:
-            self._session.execute(
-                insert(AttendanceRow),
+            # one executemany (a multi-row INSERT where the driver allows)
+            connection.execute(
+                insert(_ATTENDANCE),
                 [{"session_id": s.id, "person_id": person} for person in s.attendance],
             )
 
@@ -235,8 +244,8 @@ class SaleRepository(_Repository[domain.Sale]):
         }
 
     def _flush_children(self, s: domain.Sale, loaded: int | None) -> None:
-        self._session.execute(
-            insert(SaleLineRow),
+        self._session.connection().execute(
+            insert(core_table(SaleLineRow)),
             [
                 {
                     "sale_id": s.id,
@@ -252,57 +261,126 @@ class SaleRepository(_Repository[domain.Sale]):
         )
 
 
-class KnownFacts:
-    """What this service knows of programme kinds, agreements and people (read only)."""
+class KindCatalogue:
+    """Programme kinds as seeded at start, read once per process and then kept in memory.
 
-    def __init__(self, session: Session) -> None:
+    Only `seed_kinds` writes the kinds, before the service serves; the composition root
+    calls `forget` after seeding. A kind not found is not remembered.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, domain.ProgrammeKind] = {}
+
+    def get(self, session: Session, code: str) -> domain.ProgrammeKind | None:
+        kind = self._kinds.get(code)
+        if kind is None:
+            row = session.get(ProgrammeKindRow, code)
+            if row is None:
+                return None
+            kind = self._kinds[code] = kind_from_row(row)
+        return kind
+
+    def forget(self) -> None:
+        self._kinds.clear()
+
+
+_AGREEMENTS = core_table(AgreementViewRow)
+_ITEMS = core_table(ItemViewRow)
+_INMATES = core_table(InmateViewRow)
+_PEOPLE_PER_QUERY = 500
+# built once: each request only binds its ids
+_AGREEMENT_BY_ID = select_columns(_AGREEMENTS).where(_AGREEMENTS.c.agreement_id == bindparam("id"))
+_ITEM_BY_ID = select_columns(_ITEMS).where(_ITEMS.c.item_id == bindparam("id"))
+_PEOPLE_BY_ID = select_columns(
+    _INMATES.c.person_id,
+    _INMATES.c.register_number,
+    _INMATES.c.custody_periods,
+    _INMATES.c.nik_status,
+).where(_INMATES.c.person_id.in_(bindparam("ids", expanding=True)))
+
+
+class KnownFacts:
+    """What this service knows of programme kinds, agreements and people (read only).
+
+    Plain column reads, no ORM objects; agreements and items are remembered for the
+    transaction, kinds for the process (see KindCatalogue).
+    """
+
+    def __init__(self, session: Session, kinds: KindCatalogue | None = None) -> None:
         self._session = session
+        self._kinds = kinds or KindCatalogue()
+        self._agreements: dict[str, domain.AgreementTerms | None] = {}
+        self._items: dict[str, domain.ItemTerms | None] = {}
 
     def kind(self, code: str) -> domain.ProgrammeKind | None:
-        row = self._session.get(ProgrammeKindRow, code)
-        return kind_from_row(row) if row else None
+        return self._kinds.get(self._session, code)
 
     def agreement(self, agreement_id: str) -> domain.AgreementTerms | None:
-        row = self._session.get(AgreementViewRow, agreement_id)
-        if row is None:
-            return None
-        return domain.AgreementTerms(
-            agreement_id=row.agreement_id,
-            facility=row.facility,
-            partner_code=row.partner_code,
-            facility_number=row.facility_number,
-            programme_kinds=tuple(row.programme_kinds),
-            start_date=row.start_date,
-            end_date=row.end_date,
-            status=row.status,
-            terminated_on=row.terminated_on,
-        )
+        if agreement_id not in self._agreements:
+            row = self._session.connection().execute(_AGREEMENT_BY_ID, {"id": agreement_id}).first()
+            self._agreements[agreement_id] = None if row is None else agreement_from_row(row)
+        return self._agreements[agreement_id]
 
     def item(self, item_id: str) -> domain.ItemTerms | None:
-        row = self._session.get(ItemViewRow, item_id)
-        if row is None:
-            return None
-        return domain.ItemTerms(
-            row.item_id, row.agreement_id, row.programme_kind, row.period_start, row.period_end
-        )
+        if item_id not in self._items:
+            row = self._session.connection().execute(_ITEM_BY_ID, {"id": item_id}).first()
+            self._items[item_id] = None if row is None else item_from_row(row)
+        return self._items[item_id]
 
     def person(self, person_id: str) -> domain.Person | None:
-        row = self._session.get(InmateViewRow, person_id)
-        if row is None:
-            return None
-        return domain.Person(
-            person_id=row.person_id,
-            register_number=row.register_number,
-            custody_periods=tuple(
-                domain.Custody(
-                    p["facility"],
-                    date.fromisoformat(p["since"]),
-                    date.fromisoformat(p["until"]) if p.get("until") else None,
-                )
-                for p in row.custody_periods
-            ),
-            nik_status=row.nik_status,
-        )
+        return self.people([person_id]).get(person_id)
+
+    def people(self, person_ids: Sequence[str]) -> dict[str, domain.Person]:
+        """The people known here among `person_ids`, by id (one query per 500 of them)."""
+        wanted = list(dict.fromkeys(person_ids))
+        found: dict[str, domain.Person] = {}
+        connection = self._session.connection()
+        for start in range(0, len(wanted), _PEOPLE_PER_QUERY):
+            chunk = wanted[start : start + _PEOPLE_PER_QUERY]
+            for row in connection.execute(_PEOPLE_BY_ID, {"ids": chunk}):
+                found[row.person_id] = person_from_row(row)
+        return found
+
+
+def agreement_from_row(row: Any) -> domain.AgreementTerms:
+    return domain.AgreementTerms(
+        agreement_id=row.agreement_id,
+        facility=row.facility,
+        partner_code=row.partner_code,
+        facility_number=row.facility_number,
+        programme_kinds=tuple(row.programme_kinds),
+        start_date=row.start_date,
+        end_date=row.end_date,
+        status=row.status,
+        terminated_on=row.terminated_on,
+    )
+
+
+def item_from_row(row: Any) -> domain.ItemTerms:
+    return domain.ItemTerms(
+        row.item_id,
+        row.agreement_id,
+        row.programme_kind,
+        row.period_start,
+        row.period_end,
+        domain.QuantityRule(row.counts) if row.counts else None,
+    )
+
+
+def person_from_row(row: Any) -> domain.Person:
+    return domain.Person(
+        person_id=row.person_id,
+        register_number=row.register_number,
+        custody_periods=tuple(
+            domain.Custody(
+                p["facility"],
+                date.fromisoformat(p["since"]),
+                date.fromisoformat(p["until"]) if p.get("until") else None,
+            )
+            for p in row.custody_periods
+        ),
+        nik_status=row.nik_status,
+    )
 
 
 def kind_from_row(row: ProgrammeKindRow) -> domain.ProgrammeKind:

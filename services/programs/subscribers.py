@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from services.programs import commands, handlers
 from services.programs.config import SERVICE
-from services.programs.read_models import apply_event
+from services.programs.read_models import apply_events
 from services.programs.unit_of_work import UnitOfWork
 from shared.events.identity import InmateReleased, InmateTransferred
 from shared.messaging import BatchHandler, Delivery, Subscription, claim_fresh, stream_of
@@ -38,8 +38,10 @@ def departure_command(delivery: Delivery) -> commands.ExitOnDeparture | None:
 def on_facts(uow_factory: Callable[[], UnitOfWork]) -> BatchHandler:
     def handle(deliveries: Sequence[Delivery]) -> None:
         with uow_factory() as uow:
-            for delivery in claim_fresh(uow.session, deliveries, GROUP):
-                apply_event(uow.session, delivery.event, delivery.payload)
+            fresh = claim_fresh(uow.session, deliveries, GROUP)
+            # the read models as one batch first: they and the enrolments never read each other
+            apply_events(uow.session, [(delivery.event, delivery.payload) for delivery in fresh])
+            for delivery in fresh:
                 command = departure_command(delivery)
                 if command is None:
                     continue

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.programs import publishing
 from services.programs.config import SERVICE
 from services.programs.repository import (
     EnrolmentRepository,
+    KindCatalogue,
     KnownFacts,
     OutcomeRepository,
     SaleRepository,
@@ -27,12 +31,28 @@ class UnitOfWork(SqlUnitOfWork):
     sales: SaleRepository
     facts: KnownFacts
 
+    def __init__(
+        self,
+        engine: Engine,
+        stream: str,
+        on_commit: Callable[[], None] = lambda: None,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        kinds: KindCatalogue | None = None,
+    ) -> None:
+        super().__init__(
+            engine, stream, on_commit, correlation_id=correlation_id, causation_id=causation_id
+        )
+        # the process's catalogue, shared by every unit of work; a fresh one when not given
+        self._kinds = kinds or KindCatalogue()
+
     def _open(self, session: Session) -> None:
         self.sessions = SessionRepository(session)
         self.enrolments = EnrolmentRepository(session)
         self.outcomes = OutcomeRepository(session)
         self.sales = SaleRepository(session)
-        self.facts = KnownFacts(session)
+        self.facts = KnownFacts(session, self._kinds)
 
     def _flush(self) -> None:
         self.sessions.flush()

@@ -6,8 +6,9 @@ entrypoints (reports, the demo, benchmarks) can call them as they are.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
@@ -215,8 +216,8 @@ def list_sales(engine: Engine, f: RecordFilter) -> schemas.SalesPublic:
 def month_bounds(period: str) -> tuple[date, date]:
     """`YYYY-MM` to its first and last day."""
     first = date.fromisoformat(f"{period}-01")
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first, following - timedelta(days=1)
+    # monthrange, not "first day of the next month": there is no month after 9999-12
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def sales_report(

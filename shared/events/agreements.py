@@ -14,6 +14,8 @@ AgreementStatus = Literal[
 ]
 Party = Literal["facility", "partner", "both"]
 MilestoneStatus = Literal["open", "met", "partially_met", "not_met"]
+# What one held session adds to an item: 1, its attendance, or the quantity reported with it.
+CountingRule = Literal["sessions", "participants", "reported"]
 
 
 class _State(BaseModel):
@@ -64,6 +66,14 @@ class ActionPlanItemState(_State):
     responsible: Party
     realised_quantity: int = Field(ge=0)
     milestone: MilestoneStatus
+    counts: CountingRule | None = Field(
+        default=None,
+        description=(
+            "What a held session adds to the item's realisation: 1 per session (sessions), "
+            "its attendance (participants) or the quantity reported with it (reported). "
+            "Absent: as the programme kind counts (the programs service's catalogue)."
+        ),
+    )
 
 
 class DocumentState(_State):

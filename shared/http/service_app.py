@@ -6,9 +6,8 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
-from starlette.middleware.base import BaseHTTPMiddleware
 
-from shared.http.correlation import correlation_middleware
+from shared.http.correlation import CorrelationMiddleware
 from shared.http.problems import install_problem_handlers
 from shared.observability.health import ChecksSource, health_router
 from shared.observability.metrics import Metrics, instrument_http
@@ -24,7 +23,7 @@ def service_app(
 ) -> FastAPI:
     app = FastAPI(title=title, summary=summary, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
-    app.add_middleware(BaseHTTPMiddleware, dispatch=correlation_middleware)
+    app.add_middleware(CorrelationMiddleware)
     instrument_http(app, metrics)
     app.include_router(health_router(readiness, metrics))
     return app

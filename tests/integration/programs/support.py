@@ -217,7 +217,14 @@ class World:
             payload = agreement_facts.AgreementActivated(agreement=state)
         self._publish(AGREEMENTS_STREAM, payload, agreement_id, facility)
 
-    def item(self, agreement_id: str, kind: str, *, target: int = 10) -> str:
+    def item(
+        self,
+        agreement_id: str,
+        kind: str,
+        *,
+        target: int = 10,
+        counts: agreement_facts.CountingRule | None = None,
+    ) -> str:
         item_id = str(uuid.uuid4())
         item = agreement_facts.ActionPlanItemState(
             item_id=item_id,
@@ -230,6 +237,7 @@ class World:
             responsible="partner",
             realised_quantity=0,
             milestone="open",
+            counts=counts,
         )
         payload = agreement_facts.ActionPlanItemAdded(
             agreement=self.agreements[agreement_id], item=item
