@@ -1,0 +1,1 @@
+"""The dashboard: a subscriber of the three streams serving server-rendered pages."""
