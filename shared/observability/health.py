@@ -107,6 +107,8 @@ def health_router(checks: ChecksSource, metrics: Metrics, timeout_s: float = 2.0
         named = dict(current_checks())
         results = await asyncio.gather(*(_bounded(check, timeout_s) for check in named.values()))
         ok = all(result.ok for result in results)
+        for name, result in zip(named, results, strict=True):
+            metrics.set_readiness(name, result.ok)
         return JSONResponse(
             status_code=200 if ok else 503,
             content={

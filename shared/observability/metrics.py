@@ -108,6 +108,12 @@ class Metrics:
             ("service",),
             registry=registry,
         )
+        self.readiness = Gauge(
+            "sinergi_readiness_check_passing",
+            "1 if the readiness check passed when /health/ready was last asked, else 0.",
+            ("service", "check"),
+            registry=registry,
+        )
         self.http_requests = Counter(
             "sinergi_http_requests_total",
             "HTTP requests by route template and status code.",
@@ -143,6 +149,9 @@ class Metrics:
 
     def set_outbox_pending(self, n: int) -> None:
         self.outbox_pending.labels(self.service).set(n)
+
+    def set_readiness(self, check: str, ok: bool) -> None:
+        self.readiness.labels(self.service, check).set(1 if ok else 0)
 
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(self.service, method, route, str(status)).inc()

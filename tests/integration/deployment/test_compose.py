@@ -41,5 +41,5 @@ def test_every_service_with_a_dockerfile_is_in_the_compose_topology() -> None:
 
 def test_no_secret_has_a_default_in_the_compose_topology() -> None:
     text = (ROOT / "compose.yaml").read_text()
-    for name in ("REDIS_PASSWORD", "POSTGRES_PASSWORD", "SINERGI_IDENTITY_NIK_KEY"):
+    for name in ("REDIS_ADMIN_PASSWORD", "POSTGRES_PASSWORD", "SINERGI_IDENTITY_NIK_KEY"):
         assert f"${{{name}:?" in text, f"{name} must be required, not defaulted"

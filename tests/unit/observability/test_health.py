@@ -125,6 +125,19 @@ def test_checks_can_come_from_a_callable() -> None:
     assert client_for(lambda: checks).get("/health/ready").status_code == 200
 
 
+def test_each_readiness_answer_is_recorded_as_a_gauge_per_check() -> None:
+    metrics = Metrics("programs")
+    app = FastAPI()
+    checks = {"redis": returning(CheckResult(True)), "database": returning(CheckResult(False))}
+    app.include_router(health_router(checks, metrics))
+
+    TestClient(app).get("/health/ready")
+
+    text = metrics.render()[0].decode()
+    assert 'sinergi_readiness_check_passing{check="redis",service="programs"} 1.0' in text
+    assert 'sinergi_readiness_check_passing{check="database",service="programs"} 0.0' in text
+
+
 def test_metrics_endpoint_serves_prometheus_text() -> None:
     metrics = Metrics("test")
     metrics.set_outbox_pending(4)
