@@ -6,8 +6,6 @@ service's schemas, as any outside client would.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import date
 from types import TracebackType
 from typing import Any, Self
@@ -120,22 +118,3 @@ class AgreementsClient:
     def realisation(self) -> list[RealisationRow]:
         reply = self._call("GET", "/reports/realisation")
         return [RealisationRow.model_validate(row) for row in reply["rows"]]
-
-
-def wait_until_ready(
-    base_url: str, timeout_s: float, alive: Callable[[], bool] | None = None
-) -> None:
-    """Poll GET /health/ready until it answers 200; ``alive()`` False aborts early."""
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(base_url=base_url, timeout=2.0) as http:
-        while True:
-            try:
-                if http.get("/health/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if alive is not None and not alive():
-                raise RuntimeError(f"the service at {base_url} exited before it was ready")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{base_url} was not ready within {timeout_s:.0f} s")
-            time.sleep(0.1)

@@ -1,18 +1,21 @@
-"""The agreements service as a child process of the demo (`python -m services.agreements`)."""
+"""The agreements service as a child process of the demo (`python -m services.agreements`).
+
+Its settings come from :mod:`services.cli.topology`, as for `sinergi up`.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from services.cli.agreements_client import wait_until_ready
-from services.cli.processes import ChildProcess, child_env, free_port
-from shared.http.auth import hash_api_key
+from services.cli.processes import free_port
+from services.cli.supervisor import ProcessTopology, ServiceFailedError
+from services.cli.topology import ApiKey, Secrets, Topology, TopologyConfig
+from shared.http.auth import Role
 
 READY_TIMEOUT_S = 45.0
+NAME = "agreements"
 
 
 @dataclass(frozen=True)
@@ -38,48 +41,40 @@ class ServiceConfig:
     def log_path(self) -> Path:
         return self.state_dir / "agreements.log"
 
+    def topology(self) -> Topology:
+        config = TopologyConfig(
+            state_dir=self.state_dir,
+            redis_url=self.redis_url,
+            secrets=Secrets.generate(),
+            facility=self.facility,
+            timezone=self.timezone,
+            services=(NAME,),
+            api_keys=(ApiKey("demo-staff", Role.STAFF, self.api_key),),
+            consumer_prefix="demo",
+        )
+        return Topology(config, ports={NAME: self.port})
+
     def environment(self, today: date) -> dict[str, str]:
-        keys = [{"name": "demo-staff", "role": "staff", "sha256": hash_api_key(self.api_key)}]
-        return {
-            "SINERGI_ENVIRONMENT": "development",
-            "SINERGI_REDIS_URL": self.redis_url,
-            "SINERGI_FACILITY": self.facility,
-            "SINERGI_TIMEZONE": self.timezone,
-            "SINERGI_HTTP_HOST": "127.0.0.1",
-            "SINERGI_HTTP_PORT": str(self.port),
-            "SINERGI_CONSUMER_NAME": "demo-agreements-1",
-            "SINERGI_AGREEMENTS_DATABASE_URL": f"sqlite:///{self.state_dir / 'agreements.db'}",
-            "SINERGI_AGREEMENTS_DOCUMENTS_DIR": str(self.state_dir / "documents"),
-            "SINERGI_AGREEMENTS_API_KEYS": json.dumps(keys),
-            "SINERGI_TODAY": today.isoformat(),
-        }
+        return self.topology().environment(NAME) | {"SINERGI_TODAY": today.isoformat()}
 
 
 class AgreementsService:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
-        self._process: ChildProcess | None = None
+        self._processes = ProcessTopology(config.topology(), ready_timeout_s=READY_TIMEOUT_S)
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        return self._processes.pids().get(NAME)
 
     def start(self, today: date) -> None:
         """Start on the pinned calendar day and return once /health/ready answers 200."""
-        process = ChildProcess(
-            [sys.executable, "-m", "services.agreements"],
-            log_path=self.config.log_path,
-            env=child_env(self.config.environment(today)),
-        )
-        process.start()
-        self._process = process
+        self._processes.spawn(NAME, {"SINERGI_TODAY": today.isoformat()})
         try:
-            wait_until_ready(self.config.base_url, READY_TIMEOUT_S, process.alive)
-        except (RuntimeError, TimeoutError) as error:
-            tail = process.log_tail()
+            self._processes.wait_ready(NAME)
+        except ServiceFailedError as error:
             self.stop()
-            raise RuntimeError(f"{error}\n--- {self.config.log_path} ---\n{tail}") from error
+            raise RuntimeError(str(error)) from error
 
     def stop(self) -> int | None:
-        process, self._process = self._process, None
-        return process.stop() if process is not None else None
+        return self._processes.stop_service(NAME)

@@ -33,6 +33,27 @@ class MatchingJob(_Reply):
     detail: str | None = None
 
 
+class CustodyPeriod(_Reply):
+    facility: str
+    since: date
+    until: date | None = None
+
+
+class Inmate(_Reply):
+    """A person on the roster, as the programs part of the demo needs them (never the NIK)."""
+
+    id: str
+    register_number: str
+    nik_status: str
+    custody_periods: list[CustodyPeriod]
+
+    def in_custody(self, facility: str, on: date) -> bool:
+        return any(
+            p.facility == facility and p.since <= on and (p.until is None or on < p.until)
+            for p in self.custody_periods
+        )
+
+
 class UsageRow(_Reply):
     agreement_id: str | None
     action: str
@@ -83,6 +104,14 @@ class IdentityClient:
 
     def job(self, job_id: str) -> MatchingJob:
         return MatchingJob.model_validate(self._call("GET", f"/matching/jobs/{job_id}"))
+
+    def inmates(self, page: int = 1000) -> list[Inmate]:
+        people: list[Inmate] = []
+        while True:
+            reply = self._call("GET", "/inmates", params={"offset": len(people), "limit": page})
+            people += [Inmate.model_validate(row) for row in reply["data"]]
+            if len(reply["data"]) < page:
+                return people
 
     def nik_status_counts(self) -> dict[str, int]:
         counts = self._call("GET", "/reports/nik-status")["counts"]

@@ -72,18 +72,18 @@ def _load_agreement(
     ids.agreements[agreement.key] = agreement_id
     # The action plan is part of the agreement, so it is complete before the signing.
     for item in agreement.action_plan:
-        ids.items[(agreement.key, item.key)] = client.add_action_plan_item(
-            agreement_id,
-            {
-                "programme_kind": item.programme_kind,
-                "description": item.description,
-                "target_quantity": item.target_quantity,
-                "unit": item.unit,
-                "period_start": item.period_start.isoformat(),
-                "period_end": item.period_end.isoformat(),
-                "responsible": item.responsible,
-            },
-        )
+        body: dict[str, Any] = {
+            "programme_kind": item.programme_kind,
+            "description": item.description,
+            "target_quantity": item.target_quantity,
+            "unit": item.unit,
+            "period_start": item.period_start.isoformat(),
+            "period_end": item.period_end.isoformat(),
+            "responsible": item.responsible,
+        }
+        if item.counts is not None:
+            body["counts"] = item.counts
+        ids.items[(agreement.key, item.key)] = client.add_action_plan_item(agreement_id, body)
         step(f"action plan item {item.key}")
     client.sign(
         agreement_id,

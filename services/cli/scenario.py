@@ -17,6 +17,7 @@ DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "barabai"
 EXPIRY_NOTICE_DAYS = 90  # the agreements service's default
 
 PartyName = Literal["facility", "partner", "both"]
+CountingRule = Literal["sessions", "participants", "reported"]
 ItemKey = tuple[str, str]  # (agreement key, action-plan item key)
 
 
@@ -54,6 +55,9 @@ class ActionPlanItem(_Frozen):
     description: str
     target_quantity: int = Field(gt=0)
     unit: str
+    counts: CountingRule | None = Field(
+        default=None, description="What a held session adds; left out: as its kind counts."
+    )
     period_start: date
     period_end: date
     responsible: PartyName
@@ -99,6 +103,22 @@ class Activity(_Frozen):
         return self.delivered_quantity if self.status == "held" else 0
 
 
+class SaleLine(_Frozen):
+    product: str
+    quantity: int = Field(gt=0)
+    unit: str
+    unit_price_idr: int = Field(ge=0)
+
+
+class Sale(_Frozen):
+    """Inmates' products sold under an agreement that covers product sales."""
+
+    agreement: str
+    sold_on: date
+    buyer_type: Literal["public", "government", "business", "staff", "other"]
+    lines: tuple[SaleLine, ...] = Field(min_length=1)
+
+
 class Scenario(_Frozen):
     illustrative: str
     source: str
@@ -107,6 +127,7 @@ class Scenario(_Frozen):
     prior_agreements: tuple[Agreement, ...] = ()
     agreements: tuple[Agreement, ...]
     activities: tuple[Activity, ...] = ()
+    sales: tuple[Sale, ...] = ()
 
     @property
     def all_agreements(self) -> tuple[Agreement, ...]:
@@ -141,6 +162,9 @@ class Scenario(_Frozen):
                 self.agreement(activity.agreement).item(activity.item)
             except KeyError as missing:
                 raise ValueError(f"session {activity.session_id}: {missing.args[0]}") from None
+        for sale in self.sales:
+            if sale.agreement not in keys:
+                raise ValueError(f"sale of {sale.sold_on} names unknown agreement {sale.agreement}")
         return self
 
 

@@ -1,19 +1,37 @@
-"""Services as real processes for end-to-end tests: start, wait until ready, stop, read logs."""
+"""Services for end-to-end tests: start, wait until ready, stop, read logs.
+
+:func:`running_topology` is the whole topology of :mod:`services.cli.topology`, run by
+compose.yaml through testcontainers when a Docker engine answers, else as processes (as
+`sinergi up` runs it); a test talks to either through :class:`RunningServices`.
+:class:`ServiceProcess` is one service as a process, for tests that need only that.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import httpx
+
+from services.cli.supervisor import ProcessTopology
+from services.cli.topology import Topology, TopologyConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "compose.yaml"
+TOPOLOGY_VARIABLE = "SINERGI_E2E_TOPOLOGY"  # compose or processes: overrides the choice
+CONTAINER_PORT = 8000
+TopologyKind = Literal["compose", "processes"]
 
 
 class ServiceProcess:
@@ -137,3 +155,194 @@ def service_process(
 
 def json_env(value: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps(list(value))
+
+
+# --- the whole topology ----------------------------------------------------------------------
+
+
+class RunningServices(Protocol):
+    kind: TopologyKind
+
+    def url(self, name: str) -> str: ...
+
+    def stop(self, name: str, timeout: float = 30.0) -> int:
+        """SIGTERM (``docker compose stop``) and wait; returns the exit code."""
+        ...
+
+    def logs(self, name: str) -> list[dict[str, Any]]:
+        """The service's stdout as JSON records; a line that is not one fails."""
+        ...
+
+    def tail(self, name: str) -> str: ...
+
+
+def docker_engine_answers(timeout: float = 10.0) -> bool:
+    """``docker info`` succeeds: a client and an engine that answers it."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        result = subprocess.run(
+            ["docker", "info"], capture_output=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def choose_topology(
+    environ: Mapping[str, str], engine_answers: Callable[[], bool] = docker_engine_answers
+) -> TopologyKind:
+    """``SINERGI_E2E_TOPOLOGY`` when set; else compose if a Docker engine answers."""
+    forced = environ.get(TOPOLOGY_VARIABLE, "").strip().lower()
+    if forced in ("compose", "processes"):
+        return "compose" if forced == "compose" else "processes"
+    if forced:
+        raise ValueError(f"{TOPOLOGY_VARIABLE} is compose or processes, not {forced!r}")
+    return "compose" if engine_answers() else "processes"
+
+
+def parse_json_lines(lines: Sequence[str], what: str) -> list[dict[str, Any]]:
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise AssertionError(f"{what} line {number} is not JSON: {line!r}") from None
+        assert isinstance(record, dict), f"{what} line {number} is not an object: {line!r}"
+        records.append(record)
+    return records
+
+
+class ProcessServices:
+    kind: TopologyKind = "processes"
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.processes = ProcessTopology(topology)
+
+    def url(self, name: str) -> str:
+        return self.topology.url(name)
+
+    def stop(self, name: str, timeout: float = 30.0) -> int:
+        code = self.processes.stop_service(name, timeout)
+        assert code is not None, f"{name} was not running"
+        return code
+
+    def logs(self, name: str) -> list[dict[str, Any]]:
+        lines = self.topology.log_path(name).read_text(errors="replace").splitlines()
+        return parse_json_lines(lines, f"{name} output")
+
+    def tail(self, name: str) -> str:
+        path = self.topology.log_path(name)
+        with contextlib.suppress(OSError):
+            return f"--- {path.name}\n" + "\n".join(path.read_text().splitlines()[-30:])
+        return ""
+
+
+def required_compose_variables(compose_text: str) -> set[str]:
+    """The ``${NAME:?...}`` variables compose.yaml refuses to start without."""
+    return set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):\?", compose_text))
+
+
+def compose_env_file(topology: Topology, compose_text: str) -> str:
+    """The topology's values, and a random one for every other required variable (passwords)."""
+    values = topology.compose_variables()
+    for name in sorted(required_compose_variables(compose_text) - values.keys()):
+        values[name] = secrets.token_hex(16)
+    # Single quotes: compose takes the JSON values literally, without interpolation.
+    return "".join(f"{name}='{value}'\n" for name, value in values.items())
+
+
+class ComposeServices:
+    """compose.yaml (plus an override with the test's settings) through testcontainers."""
+
+    kind: TopologyKind = "compose"
+
+    def __init__(self, topology: Topology, workdir: Path) -> None:
+        from testcontainers.compose import DockerCompose
+
+        self.topology = topology
+        env_file = workdir / "compose.env"
+        env_file.write_text(compose_env_file(topology, COMPOSE_FILE.read_text()))
+        env_file.chmod(0o600)
+        override = workdir / "compose.override.yaml"
+        override.write_text(json.dumps(topology.compose_override(), indent=2))  # JSON is YAML
+        names = [d.name for d in topology.services]
+        self.compose = DockerCompose(
+            context=ROOT,
+            compose_file_name=[str(COMPOSE_FILE), str(override)],
+            env_file=str(env_file),
+            profiles=["stand-in"] if "civil-registry" in names else None,
+            services=names,
+            build=True,
+            wait=True,
+        )
+
+    def start(self) -> ComposeServices:
+        self.compose.start()
+        return self
+
+    def close(self) -> None:
+        self.compose.stop(down=True)
+
+    def _command(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.compose.compose_command_property, *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
+
+    def url(self, name: str) -> str:
+        host, port = self.compose.get_service_host_and_port(name, CONTAINER_PORT)
+        if host in (None, "", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}"
+
+    def stop(self, name: str, timeout: float = 30.0) -> int:
+        self._command("stop", "--timeout", str(int(timeout)), name, timeout=timeout + 30)
+        container = self.compose.get_container(name, include_all=True)
+        assert container.ExitCode is not None, f"{name} has no exit code"
+        return int(container.ExitCode)
+
+    def _stdout(self, name: str) -> list[str]:
+        return self._command("logs", "--no-log-prefix", "--no-color", name).stdout.splitlines()
+
+    def logs(self, name: str) -> list[dict[str, Any]]:
+        return parse_json_lines(self._stdout(name), f"{name} stdout")
+
+    def tail(self, name: str) -> str:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            return f"--- {name}\n" + "\n".join(self._stdout(name)[-30:])
+        return ""
+
+
+@contextlib.contextmanager
+def running_topology(
+    config: TopologyConfig, kind: TopologyKind | None = None
+) -> Iterator[RunningServices]:
+    """Every service of ``config`` started and ready; all stopped (or removed) afterwards.
+
+    The process path runs on ``config.redis_url`` and SQLite in ``config.state_dir``; the
+    compose path brings its own Redis and PostgreSQL and takes only the settings.
+    """
+    kind = kind or choose_topology(os.environ)
+    topology = Topology(config)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    if kind == "compose":
+        composed = ComposeServices(topology, config.state_dir)
+        try:
+            yield composed.start()
+        finally:
+            composed.close()
+        return
+    processes = ProcessServices(topology)
+    processes.processes.start()
+    try:
+        yield processes
+    finally:
+        for process in processes.processes.processes.values():
+            process.signal(signal.SIGKILL)
+        processes.processes.stop(timeout_s=10)

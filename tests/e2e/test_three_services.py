@@ -8,18 +8,16 @@ programs service refuses the person's attendance.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
-from services.identity.protection import generate_key
-from shared.http.auth import hash_api_key
-from tests.e2e.processes import ServiceProcess, json_env
-from tests.infra import free_port
+from services.cli.topology import ApiKey, Secrets, TopologyConfig
+from shared.http.auth import Role
+from tests.e2e.processes import running_topology
 
 T = TypeVar("T")
 FACILITY = "rutan-barabai"
@@ -45,68 +43,29 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str) -> T:
         time.sleep(0.1)
 
 
-def keys() -> str:
-    return json_env(
-        [
-            {"name": "staff", "role": "staff", "sha256": hash_api_key(STAFF_KEY)},
-            {"name": "bnnk", "role": "partner", "partner": "bnnk",
-             "sha256": hash_api_key(PARTNER_KEY)},
-        ]
-    )  # fmt: skip
-
-
-def environments(tmp_path: Path, redis_url: str) -> dict[str, dict[str, str]]:
-    common = {
-        "SINERGI_ENVIRONMENT": "test",
-        "SINERGI_FACILITY": FACILITY,
-        "SINERGI_REDIS_URL": redis_url,
-        "SINERGI_TODAY": TODAY,
-        "SINERGI_BLOCK_MS": "100",
-        "SINERGI_RELAY_POLL_INTERVAL_S": "0.2",
-        "SINERGI_MONITOR_INTERVAL_S": "0.5",
-    }
-    return {
-        "services.agreements": common
-        | {
-            "SINERGI_AGREEMENTS_DATABASE_URL": f"sqlite:///{tmp_path / 'agreements.db'}",
-            "SINERGI_AGREEMENTS_DOCUMENTS_DIR": str(tmp_path / "documents"),
-            "SINERGI_AGREEMENTS_API_KEYS": keys(),
-            "SINERGI_CONSUMER_NAME": "agreements-e2e-1",
+def config(tmp_path: Path, redis_url: str) -> TopologyConfig:
+    """The three services, as compose.yaml describes them, with the test's keys and day."""
+    return TopologyConfig(
+        state_dir=tmp_path,
+        redis_url=redis_url,
+        secrets=Secrets.generate(),
+        facility=FACILITY,
+        environment="test",
+        base_port=0,
+        services=("agreements", "identity", "programs"),
+        api_keys=(
+            ApiKey("staff", Role.STAFF, STAFF_KEY),
+            ApiKey("bnnk", Role.PARTNER, PARTNER_KEY, partner="bnnk"),
+        ),
+        extra_env={
+            "SINERGI_TODAY": TODAY,
+            "SINERGI_BLOCK_MS": "100",
+            "SINERGI_RELAY_POLL_INTERVAL_S": "0.2",
+            "SINERGI_MONITOR_INTERVAL_S": "0.5",
         },
-        "services.identity": common
-        | {
-            "SINERGI_IDENTITY_DATABASE_URL": f"sqlite:///{tmp_path / 'identity.db'}",
-            "SINERGI_IDENTITY_API_KEYS": keys(),
-            "SINERGI_IDENTITY_NIK_KEY": generate_key(),
-            "SINERGI_IDENTITY_LOOKUP_KEY": generate_key(),
-            "SINERGI_REGISTRY_RESYNC_ENABLED": "false",
-            "SINERGI_CONSUMER_NAME": "identity-e2e-1",
-        },
-        "services.programs": common
-        | {
-            "SINERGI_PROGRAMS_DATABASE_URL": f"sqlite:///{tmp_path / 'programs.db'}",
-            "SINERGI_PROGRAMS_API_KEYS": keys(),
-            "SINERGI_CONSUMER_NAME": "programs-e2e-1",
-        },
-    }
-
-
-@contextlib.contextmanager
-def three_services(tmp_path: Path, redis_url: str) -> Iterator[dict[str, ServiceProcess]]:
-    """All three started at once, then each waited for; killed on the way out if still up."""
-    services = {
-        module.rsplit(".", 1)[-1]: ServiceProcess(
-            module, port=free_port(), env=env, log_dir=tmp_path
-        ).start()
-        for module, env in environments(tmp_path, redis_url).items()
-    }
-    try:
-        for service in services.values():
-            service.wait_ready(60)
-        yield services
-    finally:
-        for service in services.values():
-            service.kill()
+        service_env={"identity": {"SINERGI_REGISTRY_RESYNC_ENABLED": "false"}},
+        consumer_prefix="e2e",
+    )
 
 
 def ok(response: httpx.Response, status: int = 201) -> Any:
@@ -187,10 +146,10 @@ def test_a_session_held_in_programs_raises_the_realisation_kept_by_agreements(
     tmp_path: Path, redis_url: str
 ) -> None:
     with (
-        three_services(tmp_path, redis_url) as services,
-        httpx.Client(base_url=services["agreements"].base_url, timeout=10) as agreements,
-        httpx.Client(base_url=services["identity"].base_url, timeout=10) as identity,
-        httpx.Client(base_url=services["programs"].base_url, timeout=10) as programs,
+        running_topology(config(tmp_path, redis_url)) as services,
+        httpx.Client(base_url=services.url("agreements"), timeout=10) as agreements,
+        httpx.Client(base_url=services.url("identity"), timeout=10) as identity,
+        httpx.Client(base_url=services.url("programs"), timeout=10) as programs,
     ):
         agreement, item = draft_active_agreement(agreements)
         person = admit(identity, "B.I-501/2024", "Ahmad Rizani")
@@ -254,10 +213,10 @@ def test_a_session_held_in_programs_raises_the_realisation_kept_by_agreements(
         assert agreements_realised() == 1
 
         for name in ("programs", "identity", "agreements"):
-            assert services[name].stop(timeout=30) == 0, services[name].tail()
+            assert services.stop(name, timeout=30) == 0, services.tail(name)
 
-    for name, service in services.items():
-        records = service.logs()  # every stdout line is a JSON object
+    for name in ("agreements", "identity", "programs"):
+        records = services.logs(name)  # every stdout line is a JSON object
         assert records and all(record.get("service") == name for record in records)
         messages = [record["message"] for record in records]
         assert any(f"{name} service started" in m for m in messages)
