@@ -40,7 +40,9 @@ URL_CREDENTIALS = re.compile(
 )
 PLACEHOLDER = re.compile(
     r"""^["']?(?:|change-me|changeme|\$\{.*|\$[A-Z_]+|<[^>]*>|\{\}|\[\]|\.\.\.|none|null|"""
-    r"""example\S*|x+|\*+|redacted)["']?$""",
+    r"""example\S*|x+|\*+|redacted"""
+    # computed at run time: an f-string's {expression}, or a regex matching ${VAR}
+    r"""|\{.*|\\\$\\\{.*)["']?$""",
     re.IGNORECASE,
 )
 # Secrets the tests invent for services they start themselves (never deployed anywhere).
@@ -114,6 +116,8 @@ def test_the_secret_scan_finds_what_it_is_meant_to() -> None:
         ".env.example": "REDIS_PASSWORD=change-me\nSINERGI_TOKEN=\n",
         "compose.yaml": "P: ${REDIS_PASSWORD:?set it}\nU: redis://a:${P:?x}@redis:6379/0\n",
         "tests/x.py": 'TOKEN = "test-token-0123"\n',
+        "tests/y.py": 'URL = f"redis://{user}:{password}@127.0.0.1:6379/0"\n',
+        "tests/z.py": 'URL = re.compile(r"redis://([a-z]+):\\$\\{(REDIS_[A-Z]+)@")\n',
     }.items():
         assert list(findings(relative, text)) == [], relative
 
