@@ -9,7 +9,7 @@ Token layout: ``key id (1 byte) | nonce (12 bytes) | ciphertext and tag``. The k
 the decryption key, so a new key can be introduced while old tokens stay readable through
 ``previous_keys``; :meth:`NikVault.reencrypt` moves a token to the current key. The lookup key
 cannot rotate that way (every stored hash would change); rotating it means rehashing from the
-decrypted numbers.
+decrypted numbers (both over the stored rows: :mod:`services.identity.key_rotation`).
 
 Keys are 32 random bytes, configured as base64 text (see :func:`generate_key`). No exception
 raised here quotes a NIK or a key.
