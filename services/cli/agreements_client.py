@@ -7,27 +7,12 @@ service's schemas, as any outside client would.
 from __future__ import annotations
 
 from datetime import date
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import httpx
-from pydantic import BaseModel, ConfigDict
-
-API_KEY_HEADER = "X-API-Key"
+from services.cli.service_client import Reply, ServiceClient
 
 
-class ApiError(RuntimeError):
-    def __init__(self, method: str, path: str, status: int, detail: str) -> None:
-        super().__init__(f"{method} {path} -> {status}: {detail}")
-        self.status = status
-        self.detail = detail
-
-
-class _Reply(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class AgreementView(_Reply):
+class AgreementView(Reply):
     id: str
     partner_code: str
     facility_number: str
@@ -40,7 +25,7 @@ class AgreementView(_Reply):
     renewed_by: str | None
 
 
-class RealisationRow(_Reply):
+class RealisationRow(Reply):
     partner_code: str
     agreement_id: str
     facility_number: str
@@ -55,39 +40,12 @@ class RealisationRow(_Reply):
     milestone: str
 
 
-class AgreementsClient:
+class AgreementsClient(ServiceClient):
     def __init__(self, base_url: str, api_key: str, timeout_s: float = 10.0) -> None:
-        self.base_url = base_url
-        self._http = httpx.Client(
-            base_url=base_url, headers={API_KEY_HEADER: api_key}, timeout=timeout_s
-        )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(method, path, json=body)
-        if response.status_code >= 400:
-            try:
-                detail = str(response.json().get("detail", response.text))
-            except ValueError:
-                detail = response.text
-            raise ApiError(method, path, response.status_code, detail)
-        return response.json() if response.content else None
+        super().__init__(base_url, api_key, timeout_s)
 
     def _create(self, path: str, body: dict[str, Any]) -> str:
-        return str(self._call("POST", path, body)["id"])
+        return str(self._call("POST", path, json=body)["id"])
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -104,7 +62,7 @@ class AgreementsClient:
         return self._create(f"/agreements/{agreement_id}/action-plan/items", body)
 
     def sign(self, agreement_id: str, body: dict[str, Any]) -> None:
-        self._call("POST", f"/agreements/{agreement_id}/sign", body)
+        self._call("POST", f"/agreements/{agreement_id}/sign", json=body)
 
     def advance_calendar(self) -> int:
         return int(self._call("POST", "/calendar/advance")["changed"])

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
 
-import httpx
-from pydantic import BaseModel, ConfigDict
-
-from services.cli.agreements_client import API_KEY_HEADER, ApiError
+from services.cli.service_client import Reply, ServiceClient
 
 
-class _Reply(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class ImportReport(_Reply):
+class ImportReport(Reply):
     id: str
     file_name: str
     counts: dict[str, int]
 
 
-class MatchingJob(_Reply):
+class MatchingJob(Reply):
     job_id: str
     status: str
     total: int
@@ -33,13 +24,13 @@ class MatchingJob(_Reply):
     detail: str | None = None
 
 
-class CustodyPeriod(_Reply):
+class CustodyPeriod(Reply):
     facility: str
     since: date
     until: date | None = None
 
 
-class Inmate(_Reply):
+class Inmate(Reply):
     """A person on the roster, as the programs part of the demo needs them (never the NIK)."""
 
     id: str
@@ -54,7 +45,7 @@ class Inmate(_Reply):
         )
 
 
-class UsageRow(_Reply):
+class UsageRow(Reply):
     agreement_id: str | None
     action: str
     purpose: str
@@ -62,35 +53,7 @@ class UsageRow(_Reply):
     items: int
 
 
-class IdentityClient:
-    def __init__(self, base_url: str, api_key: str, timeout_s: float = 30.0) -> None:
-        self.base_url = base_url
-        self._http = httpx.Client(
-            base_url=base_url, headers={API_KEY_HEADER: api_key}, timeout=timeout_s
-        )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._http.close()
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            try:
-                reply = response.json()
-                detail = str(reply.get("code") or reply.get("detail") or response.text)
-            except ValueError:
-                detail = response.text
-            raise ApiError(method, path, response.status_code, detail)
-        return response.json() if response.content else None
-
+class IdentityClient(ServiceClient):
     def import_roster(self, path: Path) -> ImportReport:
         with path.open("rb") as content:
             reply = self._call(

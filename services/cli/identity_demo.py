@@ -9,9 +9,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from services.cli.agreements_client import ApiError
 from services.cli.identity_client import IdentityClient, ImportReport, MatchingJob, UsageRow
 from services.cli.roster import RosterEntry, build_roster, intended_counts, write_csv
+from services.cli.service_client import ApiError
 
 LEGAL_BASIS_TIMEOUT_S = 30.0
 MATCHING_TIMEOUT_S = 60.0

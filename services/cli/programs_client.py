@@ -5,31 +5,23 @@ One client per API key: the facility's staff key, or a partner agency's own key.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import httpx
-from pydantic import BaseModel, ConfigDict
-
-from services.cli.agreements_client import API_KEY_HEADER, ApiError
+from services.cli.service_client import Reply, ServiceClient
 
 
-class _Reply(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class ProgrammeKind(_Reply):
+class ProgrammeKind(Reply):
     code: str
     unit: str
     quantity_rule: str
 
 
-class ReportMonth(_Reply):
+class ReportMonth(Reply):
     month: str
     realised: int
 
 
-class ReportItem(_Reply):
+class ReportItem(Reply):
     partner_code: str
     agreement_id: str
     facility_number: str
@@ -43,59 +35,26 @@ class ReportItem(_Reply):
     months: list[ReportMonth]
 
 
-class RealisationReport(_Reply):
+class RealisationReport(Reply):
     month: str | None
     items: list[ReportItem]
 
 
-class ProductTotal(_Reply):
+class ProductTotal(Reply):
     product: str
     unit: str
     quantity: int
     total_idr: int
 
 
-class SalesReport(_Reply):
+class SalesReport(Reply):
     period: str
     sales: int
     total_idr: int
     by_product: list[ProductTotal]
 
 
-class ProgramsClient:
-    def __init__(self, base_url: str, api_key: str, timeout_s: float = 30.0) -> None:
-        self.base_url = base_url
-        self._http = httpx.Client(
-            base_url=base_url, headers={API_KEY_HEADER: api_key}, timeout=timeout_s
-        )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            try:
-                reply = response.json()
-                detail = str(reply.get("code") or reply.get("detail") or response.text)
-                if reply.get("code") and reply.get("detail"):
-                    detail = f"{reply['code']}: {reply['detail']}"
-            except ValueError:
-                detail = response.text
-            raise ApiError(method, path, response.status_code, detail)
-        return response.json() if response.content else None
-
+class ProgramsClient(ServiceClient):
     # --- commands ---------------------------------------------------------------------------
 
     def create_session(self, body: dict[str, Any]) -> str:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from services.cli.agreements_client import ApiError
 from services.cli.identity_client import Inmate
 from services.cli.loading import LoadedIds
 from services.cli.programs_client import ProgramsClient, RealisationReport, SalesReport
@@ -28,6 +27,7 @@ from services.cli.scenario import (
     Scenario,
     latest_reports,
 )
+from services.cli.service_client import ApiError
 
 CATCH_UP_TIMEOUT_S = 30.0
 # Refusals that only mean the programs service has not yet read the other services' facts.
