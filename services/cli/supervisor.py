@@ -141,7 +141,9 @@ class ProcessTopology:
         return dict(self.exit_codes)
 
     def __enter__(self) -> Self:
-        return self.start()
+        # `with ProcessTopology(t).start():` is started already: starting again would spawn
+        # a second, orphaned copy of every service.
+        return self if self.processes else self.start()
 
     def __exit__(
         self,
