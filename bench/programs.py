@@ -1,8 +1,8 @@
 """Programs service: held-session latency across three services, and read-model replay.
 
-    .venv/bin/python -m bench.programs [--rate 200] [--seconds 20] [--participants 40]
-        [--replay-events 1000000] [--replay-budget-s 420] [--concurrency 32] [--quick]
-        [--output docs/benchmarks.md]
+    .venv/bin/python -m bench.programs [--rate 200] [--rates 50,100,150] [--seconds 20]
+        [--participants 40] [--replay-events 1000000] [--replay-budget-s 420]
+        [--concurrency 32] [--quick] [--output docs/benchmarks.md]
 
 1. Latency: agreements, identity and programs run as processes (SQLite files, one Redis of
    the run's own). One active agreement with an action-plan item, `--participants` people in
@@ -10,7 +10,9 @@
    per second (paced by schedule, bounded concurrency) for `--seconds`. Measured: the HTTP
    latency of the command, and the propagation from each HTTP response to the moment the
    agreements service's `sinergi.action_plan.realisation_updated` for that session arrives
-   on `sinergi.agreements` (a background XREAD BLOCK reader stamps arrivals).
+   on `sinergi.agreements` (a background XREAD BLOCK reader stamps arrivals). With
+   `--rates`, the same services first run the same measurement at each of those rates (a
+   sweep: achieved rate, HTTP and propagation p50/p99 per offered rate), then at `--rate`.
 2. Replay: state-carrying agreement and inmate events are XADDed (untimed) into the source
    streams of a scratch Redis; `rebuild_read_models` is timed on a fresh, migrated SQLite
    file, and the rebuilt rows are compared with the final state of every aggregate.
@@ -93,6 +95,7 @@ WARMUP_SESSIONS = 20
 DRAIN_TIMEOUT_S = 120.0
 XADD_BATCH = 1000
 PILOT_EVENTS = 20_000
+IDLE_REUSE_S = 2.0  # keep-alive connections idle longer are not reused (uvicorn keeps 5 s)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -385,14 +388,20 @@ class RawHttpClient:
         url = httpx.URL(base_url)
         self._host, self._port = url.host, url.port or 80
         self._headers = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        # uvicorn closes a keep-alive connection idle for 5 s; at low rates the least
+        # recently used ones would otherwise be reset under the next request
+        while self._idle:
+            reader, writer, used = self._idle.pop()
+            if time.monotonic() - used < IDLE_REUSE_S:
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(self._host, self._port)
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        reader, writer = (
-            self._idle.pop()
-            if self._idle
-            else await asyncio.open_connection(self._host, self._port)
-        )
+        reader, writer = await self._connection()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n{self._headers}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -412,13 +421,13 @@ class RawHttpClient:
             writer.close()
             raise
         if keep_alive:
-            self._idle.append((reader, writer))
+            self._idle.append((reader, writer, time.monotonic()))
         else:
             writer.close()
         return status, content
 
     async def aclose(self) -> None:
-        for _, writer in self._idle:
+        for _, writer, _ in self._idle:
             writer.close()
         self._idle.clear()
 
@@ -540,7 +549,15 @@ async def _latency_phase(
 
 
 def run_latency(rate: float, seconds: float, participants: int, concurrency: int) -> LatencyResult:
-    result = LatencyResult(rate, seconds, participants, concurrency)
+    return run_latencies([rate], seconds, participants, concurrency)[-1]
+
+
+def run_latencies(
+    rates: list[float], seconds: float, participants: int, concurrency: int
+) -> list[LatencyResult]:
+    """One measured window per rate, in order, against the same services and agreement."""
+    results = [LatencyResult(rate, seconds, participants, concurrency) for rate in rates]
+    result = results[-1]
     workdir = Path(tempfile.mkdtemp(prefix="sinergi-bench-programs-"))
     redis = RedisProcess().start()
     try:
@@ -567,14 +584,17 @@ def run_latency(rate: float, seconds: float, participants: int, concurrency: int
                 for name, service in services.items()
                 if service.process is not None
             }
-            print(f"  latency: {rate:g} sessions/s for {seconds:g} s", flush=True)
-            asyncio.run(
-                _latency_phase(
-                    result, services["programs"].base_url, agreement, item, people,
-                    redis.url, pids,
-                )
-            )  # fmt: skip
-            result.realised_expected = (WARMUP_SESSIONS + result.ok) * participants
+            for phase in results:
+                print(f"  latency: {phase.rate:g} sessions/s for {seconds:g} s", flush=True)
+                asyncio.run(
+                    _latency_phase(
+                        phase, services["programs"].base_url, agreement, item, people,
+                        redis.url, pids,
+                    )
+                )  # fmt: skip
+                print(f"  latency: {_summary(phase)}", flush=True)
+            sessions = sum(WARMUP_SESSIONS + phase.ok for phase in results)
+            result.realised_expected = sessions * participants
             result.realised_reported = _realised(agreements, item)
             for name in ("programs", "identity", "agreements"):
                 code = services[name].stop(timeout=60)
@@ -583,19 +603,37 @@ def run_latency(rate: float, seconds: float, participants: int, concurrency: int
     finally:
         redis.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    if result.failures:
-        result.problems.append(f"{len(result.failures)} commands failed, e.g. {result.failures[0]}")
-    if result.missing_realisations:
-        result.problems.append(
-            f"{result.missing_realisations} sessions' realisations never arrived "
-            f"(waited {DRAIN_TIMEOUT_S:.0f} s)"
-        )
+    for phase in results:
+        at = f"at {phase.rate:g}/s: " if len(results) > 1 else ""
+        if phase.failures:
+            result.problems.append(
+                f"{at}{len(phase.failures)} commands failed, e.g. {phase.failures[0]}"
+            )
+        if phase.missing_realisations:
+            result.problems.append(
+                f"{at}{phase.missing_realisations} sessions' realisations never arrived "
+                f"(waited {DRAIN_TIMEOUT_S:.0f} s)"
+            )
+        if phase is not result:
+            result.problems += [f"{at}{p}" for p in phase.problems]
     if result.realised_reported != result.realised_expected:
         result.problems.append(
             f"agreements reports {result.realised_reported} realised, expected "
             f"{result.realised_expected}"
         )
-    return result
+    return results
+
+
+def _summary(lat: LatencyResult) -> str:
+    cpu = ", ".join(
+        f"{name} {1000 * value / max(lat.ok, 1):.1f}" for name, value in sorted(lat.cpu_s.items())
+    )
+    return (
+        f"{lat.rate:g}/s offered, {lat.achieved_rate:.1f}/s achieved; HTTP p50/p99 "
+        f"{_ms(lat.http_ms, 50)}/{_ms(lat.http_ms, 99)} ms; propagation p50/p99 "
+        f"{_ms(lat.propagation_ms, 50)}/{_ms(lat.propagation_ms, 99)} ms; CPU ms per "
+        f"session: {cpu}"
+    )
 
 
 # --------------------------------------------------------------------------- replay workload
@@ -1008,6 +1046,7 @@ class Report:
     replay: ReplayResult
     seconds: float = 0.0
     quick: bool = False
+    sweep: list[LatencyResult] = field(default_factory=list)  # every rate, `latency` last
 
     @property
     def problems(self) -> list[str]:
@@ -1084,6 +1123,7 @@ def render(report: Report) -> str:
         + f"; total {cpu_total:.1f} s over a {lat.elapsed_s:.1f} s window on {cores} cores. "
         f"Load average at start/end: {' / '.join(lat.load) or '?'}.",
         "",
+        *_sweep(report),
         "### 2. Read-model replay (`rebuild_read_models`)",
         "",
         f"{rep.events:,} state-carrying CloudEvents (JSON templates made with `build_event`, "
@@ -1115,6 +1155,32 @@ def render(report: Report) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _sweep(report: Report) -> list[str]:
+    """Latency at every offered rate of the run, `--rate` last (nothing without `--rates`)."""
+    if len(report.sweep) < 2:
+        return []
+    lines = [
+        "#### Latency by offered rate",
+        "",
+        "The same services, agreement and people, one measured window per rate in this "
+        "order (each after its own warm-up, the realisations of the previous window drained); "
+        "CPU is per measured session.",
+        "",
+        "| offered /s | achieved /s | HTTP p50 / p99 ms | propagation p50 / p99 ms "
+        "| CPU ms per session (programs / agreements / identity) |",
+        "|---:|---:|---:|---:|---|",
+    ]
+    for lat in report.sweep:
+        per = {name: 1000 * value / max(lat.ok, 1) for name, value in lat.cpu_s.items()}
+        lines.append(
+            f"| {lat.rate:g} | {lat.achieved_rate:.1f} | {_ms(lat.http_ms, 50)} / "
+            f"{_ms(lat.http_ms, 99)} | {_ms(lat.propagation_ms, 50)} / "
+            f"{_ms(lat.propagation_ms, 99)} | {per.get('programs', 0.0):.1f} / "
+            f"{per.get('agreements', 0.0):.1f} / {per.get('identity', 0.0):.1f} |"
+        )
+    return [*lines, ""]
+
+
 def _reading(report: Report) -> list[str]:
     lat, rep = report.latency, report.replay
     cores = os.cpu_count() or 1
@@ -1132,8 +1198,9 @@ def _reading(report: Report) -> list[str]:
         "- Each held session with "
         f"{lat.participants} participants is one SQLite write transaction in programs "
         "(session, attendance rows, outbox), then one in agreements (inbox, realisation "
-        "ledger of the single agreement, its outbox): both databases serialise writers, and "
-        "every realisation loads the same agreement, whose ledger grows with every session.",
+        "ledger entry of that session and the item's running total, its outbox): both "
+        "databases serialise writers. The agreement is read without its ledger, so the work "
+        "per realisation does not grow with the sessions already recorded.",
         "- Propagation includes queueing: when the services fall behind the offered rate, "
         "the realisations queue in the streams and the propagation grows over the run; p50 "
         "and p99 are then mostly that backlog, not the per-hop cost.",
@@ -1169,6 +1236,12 @@ def _reading(report: Report) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.programs", description=__doc__)
     parser.add_argument("--rate", type=float, default=None, help="sessions/s (default 200)")
+    parser.add_argument(
+        "--rates",
+        default=None,
+        help="comma-separated rates measured first, same services (default 50,100,150; "
+        "none with --quick; '' for none)",
+    )
     parser.add_argument("--seconds", type=float, default=None, help="measured window (20)")
     parser.add_argument("--participants", type=int, default=40)
     parser.add_argument("--replay-events", type=int, default=None, help="default 1,000,000")
@@ -1188,11 +1261,18 @@ def main(argv: list[str] | None = None) -> int:
     replay_events = args.replay_events or (PILOT_EVENTS if quick else 1_000_000)
     command = shlex.join([".venv/bin/python", "-m", "bench.programs", *sys.argv[1:]])
     started_at, started = datetime.now(UTC), time.perf_counter()
-    print(f"latency: {rate:g} sessions/s x {seconds:g} s, {args.participants} participants")
-    latency = run_latency(rate, seconds, args.participants, args.concurrency)
+    sweep_text = args.rates if args.rates is not None else ("" if quick else "50,100,150")
+    rates = [float(r) for r in sweep_text.split(",") if r.strip()]
+    rates = [r for r in dict.fromkeys(rates) if r != rate] + [rate]
+    print(
+        f"latency: {', '.join(f'{r:g}' for r in rates)} sessions/s x {seconds:g} s each, "
+        f"{args.participants} participants"
+    )
+    sweep = run_latencies(rates, seconds, args.participants, args.concurrency)
+    latency = sweep[-1]
     print(f"replay: {replay_events:,} events (budget {args.replay_budget_s:.0f} s)")
     replay = run_replay(replay_events, args.replay_budget_s)
-    report = Report(command, machine(), started_at, latency, replay, quick=quick)
+    report = Report(command, machine(), started_at, latency, replay, quick=quick, sweep=sweep)
     report.seconds = time.perf_counter() - started
     markdown = render(report)
     write_section(args.output, SECTION, markdown)

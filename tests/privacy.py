@@ -31,6 +31,9 @@ _DIGITS = re.compile(r"[0-9]")
 # One dot and nothing else: a decimal number (a metric's value or timestamp), not digit groups.
 _DECIMAL = re.compile(r"[0-9]+\.[0-9]+")
 _HEX_TOKEN = re.compile(r"[0-9A-Fa-f]+")
+# A UUID's digits can run across its dashes into 16 that look like a NIK (found by the
+# kill -9 trials, which write hundreds of thousands of ids): an id, not a NIK.
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 _SIXTEEN = re.compile(r"(?<![0-9])[0-9]{16}(?![0-9])")
 LOG_SUFFIXES = (".log", ".jsonl", ".out", ".err")
 
@@ -103,6 +106,9 @@ class PrivacyScanner:
 
     @staticmethod
     def _in_hash(text: str, chain: re.Match[str]) -> bool:
+        for uuid in _UUID.finditer(text, max(0, chain.start() - 36), chain.end() + 36):
+            if uuid.start() <= chain.start() and chain.end() <= uuid.end():
+                return True
         for token in _HEX_TOKEN.finditer(text, max(0, chain.start() - 64), chain.end() + 64):
             if token.start() <= chain.start() and chain.end() <= token.end():
                 return token.end() - token.start() > chain.end() - chain.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -430,12 +430,22 @@ class ActionPlanItem:
     unit: str
     period: Period
     responsible: Party
-    realisations: dict[str, Realisation] = field(default_factory=dict)  # by session id
+    # The ledger entries in hand, by session id: all of them for an item built in memory,
+    # only those a use case asked for when read from storage (see `realised`).
+    realisations: dict[str, Realisation] = field(default_factory=dict, compare=False)
     milestone: MilestoneStatus = MilestoneStatus.OPEN
     # Applied by the programs service, which knows the kinds' own rules (decision 0010).
     counts: CountingRule | None = None
+    # The total over the whole ledger when only part of it is in hand; None: add them up.
+    realised_total: InitVar[int | None] = None
+    realised: int = field(init=False, default=0)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, realised_total: int | None) -> None:
+        self.realised = (
+            sum(r.quantity for r in self.realisations.values())
+            if realised_total is None
+            else realised_total
+        )
         self.description = _required(self.description, "item description", ActionPlanError)
         self.unit = _required(self.unit, "item unit", ActionPlanError)
         if self.target_quantity <= 0:
@@ -446,14 +456,19 @@ class ActionPlanItem:
 
     @property
     def realised_quantity(self) -> int:
-        return sum(r.quantity for r in self.realisations.values())
+        return self.realised
 
     def apply(self, realisation: Realisation) -> bool:
-        """A higher sequence replaces the session's entry (cancel = 0); lower or equal is stale."""
+        """A higher sequence replaces the session's entry (cancel = 0); lower or equal is stale.
+
+        The session's earlier entry, if any, must be in hand (`realisations`): the total
+        moves by the difference, so the work is the same however long the ledger is.
+        """
         known = self.realisations.get(realisation.session_id)
         if known is not None and realisation.sequence <= known.sequence:
             return False
         self.realisations[realisation.session_id] = realisation
+        self.realised += realisation.quantity - (known.quantity if known else 0)
         return True
 
     def assessment(self) -> MilestoneStatus:

@@ -162,6 +162,7 @@ def attach_document(
 def record_session_realisation(cmd: commands.RecordSessionRealisation, uow: UnitOfWork) -> bool:
     """Runs inside the consumer's transaction (the caller commits with the inbox)."""
     agreement = _agreement(uow, cmd.agreement_id)
+    uow.agreements.with_ledger_of(agreement, [cmd.session_id])
     return agreement.record_realisation(
         cmd.item_id, cmd.session_id, cmd.quantity, cmd.held_on, cmd.sequence
     )

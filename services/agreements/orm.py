@@ -83,6 +83,8 @@ class ActionPlanItemRow(SQLModel, table=True):
     responsible: str = Field(max_length=16)
     milestone: str = Field(max_length=16)
     counts: str | None = Field(default=None, max_length=16)  # None: as the kind counts
+    # the sum of the item's realisation ledger, kept with it in the same transaction
+    realised_quantity: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class RealisationRow(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -28,8 +29,9 @@ __all__ = ["AgreementRepository", "ConcurrencyError", "PartnerRepository"]
 @dataclass
 class _Loaded:
     version: int
-    items: dict[str, str] = field(default_factory=dict)  # item id -> milestone
+    items: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> milestone, realised
     realisations: dict[str, int] = field(default_factory=dict)  # session id -> sequence
+    ledger_read: set[str] = field(default_factory=set)  # session ids looked up in the ledger
     amendments: int = 0
     documents: set[str] = field(default_factory=set)
 
@@ -134,18 +136,10 @@ class AgreementRepository:
             .where(ActionPlanItemRow.agreement_id == row.id)
             .order_by(col(ActionPlanItemRow.position))
         ).all()
+        # the ledger itself stays in storage: each item carries its total, and a use case
+        # asks for the entries it touches (`with_ledger_of`)
         items = [_item_from_row(item) for item in item_rows]
-        by_id = {item.id: item for item in items}
-        loaded = _Loaded(version=row.version, items={i.id: i.milestone.value for i in items})
-        if items:
-            for realisation in session.exec(
-                select(RealisationRow).where(col(RealisationRow.item_id).in_(list(by_id)))
-            ).all():
-                r = realisation
-                by_id[r.item_id].realisations[r.session_id] = domain.Realisation(
-                    r.session_id, r.quantity, r.held_on, r.sequence
-                )
-                loaded.realisations[r.session_id] = r.sequence
+        loaded = _Loaded(version=row.version, items={i.id: _item_mark(i) for i in items})
         amendments = [
             domain.Amendment(a.number, a.rationale, a.effective_on, dict(a.changes))
             for a in session.exec(
@@ -193,6 +187,30 @@ class AgreementRepository:
         self.seen[row.id] = (agreement, loaded)
         return agreement
 
+    def with_ledger_of(self, agreement: domain.Agreement, session_ids: Iterable[str]) -> None:
+        """Puts the stored ledger entries of `session_ids` in the agreement's items' hands.
+
+        One lookup by primary key: the work does not grow with the ledger.
+        """
+        _, loaded = self.seen[agreement.id]
+        if loaded is None:  # added in this transaction: nothing stored yet
+            return
+        wanted = [s for s in dict.fromkeys(session_ids) if s not in loaded.ledger_read]
+        if not wanted:
+            return
+        loaded.ledger_read.update(wanted)
+        items = {item.id: item for item in agreement.action_plan}
+        for r in self._session.exec(
+            select(RealisationRow).where(col(RealisationRow.session_id).in_(wanted))
+        ).all():
+            item = items.get(r.item_id)
+            if item is None or r.session_id in item.realisations:
+                continue
+            item.realisations[r.session_id] = domain.Realisation(
+                r.session_id, r.quantity, r.held_on, r.sequence
+            )
+            loaded.realisations[r.session_id] = r.sequence
+
     def flush(self) -> None:
         for agreement_id, (agreement, loaded) in list(self.seen.items()):
             if loaded is not None and agreement.version == loaded.version:
@@ -204,7 +222,7 @@ class AgreementRepository:
             else:
                 _update_versioned(self._session, AgreementRow, agreement.id, loaded.version, values)
             self._flush_children(agreement, loaded)
-            self.seen[agreement_id] = (agreement, self._snapshot(agreement))
+            self.seen[agreement_id] = (agreement, self._snapshot(agreement, loaded))
 
     def _flush_children(self, agreement: domain.Agreement, loaded: _Loaded) -> None:
         session = self._session
@@ -213,11 +231,11 @@ class AgreementRepository:
                 session.execute(
                     insert(ActionPlanItemRow), [_item_values(agreement.id, position, item)]
                 )
-            elif loaded.items[item.id] != item.milestone.value:
+            elif loaded.items[item.id] != _item_mark(item):
                 session.execute(
                     update(ActionPlanItemRow)
                     .where(col(ActionPlanItemRow.id) == item.id)
-                    .values(milestone=item.milestone.value)
+                    .values(milestone=item.milestone.value, realised_quantity=item.realised)
                 )
             for realisation in item.realisations.values():
                 known = loaded.realisations.get(realisation.session_id)
@@ -276,15 +294,16 @@ class AgreementRepository:
             )
 
     @staticmethod
-    def _snapshot(agreement: domain.Agreement) -> _Loaded:
+    def _snapshot(agreement: domain.Agreement, before: _Loaded) -> _Loaded:
         return _Loaded(
             version=agreement.version,
-            items={item.id: item.milestone.value for item in agreement.action_plan},
+            items={item.id: _item_mark(item) for item in agreement.action_plan},
             realisations={
                 r.session_id: r.sequence
                 for item in agreement.action_plan
                 for r in item.realisations.values()
             },
+            ledger_read=before.ledger_read,
             amendments=len(agreement.amendments),
             documents={d.sha256 for d in agreement.documents},
         )
@@ -330,6 +349,11 @@ def _agreement_values(agreement: domain.Agreement) -> dict[str, object]:
     }
 
 
+def _item_mark(item: domain.ActionPlanItem) -> tuple[str, int]:
+    """What a flush compares to know whether the item's row must be written."""
+    return item.milestone.value, item.realised
+
+
 def _item_values(
     agreement_id: str, position: int, item: domain.ActionPlanItem
 ) -> dict[str, object]:
@@ -346,6 +370,7 @@ def _item_values(
         "responsible": item.responsible.value,
         "milestone": item.milestone.value,
         "counts": item.counts.value if item.counts else None,
+        "realised_quantity": item.realised,
     }
 
 
@@ -360,4 +385,5 @@ def _item_from_row(row: ActionPlanItemRow) -> domain.ActionPlanItem:
         responsible=domain.Party(row.responsible),
         milestone=domain.MilestoneStatus(row.milestone),
         counts=domain.CountingRule(row.counts) if row.counts else None,
+        realised_total=row.realised_quantity,
     )

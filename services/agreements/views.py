@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from services.agreements import domain, schemas
-from services.agreements.orm import ActionPlanItemRow, AgreementRow, PartnerRow, RealisationRow
+from services.agreements.orm import ActionPlanItemRow, AgreementRow, PartnerRow
 from services.agreements.repository import AgreementRepository
 
 
@@ -115,15 +115,9 @@ def realisation_report(
     agreement_id: str | None,
     partner_code: str | None,
 ) -> schemas.RealisationReport:
-    realised = (
-        select(RealisationRow.item_id, func.sum(RealisationRow.quantity).label("realised"))
-        .group_by(RealisationRow.item_id)
-        .subquery()
-    )
     query = (
-        select(AgreementRow, ActionPlanItemRow, func.coalesce(realised.c.realised, 0))
+        select(AgreementRow, ActionPlanItemRow, col(ActionPlanItemRow.realised_quantity))
         .join(ActionPlanItemRow, col(ActionPlanItemRow.agreement_id) == AgreementRow.id)
-        .outerjoin(realised, realised.c.item_id == ActionPlanItemRow.id)
         .order_by(
             col(AgreementRow.partner_code),
             col(AgreementRow.start_date),

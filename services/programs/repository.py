@@ -6,11 +6,13 @@ The read models of other services' facts are read here too, as domain values.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import String, bindparam, delete, insert, type_coerce, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
@@ -291,10 +293,11 @@ _PEOPLE_PER_QUERY = 500
 # built once: each request only binds its ids
 _AGREEMENT_BY_ID = select_columns(_AGREEMENTS).where(_AGREEMENTS.c.agreement_id == bindparam("id"))
 _ITEM_BY_ID = select_columns(_ITEMS).where(_ITEMS.c.item_id == bindparam("id"))
+# custody periods as the stored JSON text: the same text is parsed once per process
 _PEOPLE_BY_ID = select_columns(
     _INMATES.c.person_id,
     _INMATES.c.register_number,
-    _INMATES.c.custody_periods,
+    type_coerce(_INMATES.c.custody_periods, String).label("custody_periods"),
     _INMATES.c.nik_status,
 ).where(_INMATES.c.person_id.in_(bindparam("ids", expanding=True)))
 
@@ -338,8 +341,24 @@ class KnownFacts:
         for start in range(0, len(wanted), _PEOPLE_PER_QUERY):
             chunk = wanted[start : start + _PEOPLE_PER_QUERY]
             for row in connection.execute(_PEOPLE_BY_ID, {"ids": chunk}):
-                found[row.person_id] = person_from_row(row)
+                found[row.person_id] = domain.Person(
+                    person_id=row.person_id,
+                    register_number=row.register_number,
+                    custody_periods=_custody_periods(_json_text(row.custody_periods)),
+                    nik_status=row.nik_status,
+                )
         return found
+
+
+def _json_text(value: Any) -> str:
+    # SQLite hands back the stored text; a driver that decodes JSON itself, an object
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+@lru_cache(maxsize=8192)
+def _custody_periods(text: str) -> tuple[domain.Custody, ...]:
+    """Custody periods from their stored JSON; immutable, so kept for the next request."""
+    return _custody_from(json.loads(text))
 
 
 def agreement_from_row(row: Any) -> domain.AgreementTerms:
@@ -371,15 +390,19 @@ def person_from_row(row: Any) -> domain.Person:
     return domain.Person(
         person_id=row.person_id,
         register_number=row.register_number,
-        custody_periods=tuple(
-            domain.Custody(
-                p["facility"],
-                date.fromisoformat(p["since"]),
-                date.fromisoformat(p["until"]) if p.get("until") else None,
-            )
-            for p in row.custody_periods
-        ),
+        custody_periods=_custody_from(row.custody_periods),
         nik_status=row.nik_status,
+    )
+
+
+def _custody_from(periods: list[dict[str, Any]]) -> tuple[domain.Custody, ...]:
+    return tuple(
+        domain.Custody(
+            p["facility"],
+            date.fromisoformat(p["since"]),
+            date.fromisoformat(p["until"]) if p.get("until") else None,
+        )
+        for p in periods
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.observability.redaction import redact_value
+from shared.persistence.errors import DATABASE_UNAVAILABLE
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER_S = 5
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +153,29 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After``: the database cannot be reached.
+
+    The transaction in hand rolled back with the connection; a command made of one
+    transaction changed nothing, and the roster import (rows in chunks, then its report)
+    is completed by sending the same file again. Only the error's type is logged (the
+    message can hold the statement's parameters).
+    """
+    logger.warning(
+        "database unavailable (%s) on %s %s: answered 503",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+    )
+    return problem_response(
+        request,
+        503,
+        _phrase(503),
+        "the database is unavailable; retry later",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
     logger.error(
         "unhandled %s on %s %s",
@@ -170,7 +195,8 @@ def _phrase(status: int) -> str:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer ``Problem``, HTTP errors, validation errors and crashes with problem documents.
+    """Answer ``Problem``, HTTP errors, validation errors and crashes with problem documents;
+    an unreachable database with 503 and ``Retry-After``.
 
     Unhandled exceptions still propagate after the 500 is sent (Starlette re-raises so
     the server can log them); use ``TestClient(app, raise_server_exceptions=False)``.
@@ -178,4 +204,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _on_database_error)
     app.add_exception_handler(Exception, _on_unhandled)

@@ -8,7 +8,12 @@ Delivery rules:
   keeps failing is retried on each reclaim until it has failed `max_deliveries` times,
   then dead-lettered; when the database is unreachable the reader pauses instead, and
   nothing counts as a failure;
-- entries pending on dead replicas are claimed after `claim_idle_ms`;
+- a handler whose transaction lost a race to another replica's (`ConcurrencyError`) is run
+  again at once on fresh state, up to `CONFLICT_ATTEMPTS` times, before that counts as a
+  failure: two replicas applying events of one aggregate conflict often, and that is not
+  the event's fault;
+- entries pending on dead replicas are claimed after `claim_idle_ms` (never those this
+  consumer's reader is handling right now, however slowly);
 - on stop, the batch in hand is finished: nothing read is left stranded.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -36,10 +42,12 @@ from shared.messaging.waiting import sleep_or_stop
 from shared.observability.context import log_context
 from shared.observability.metrics import Metrics
 from shared.observability.redaction import redact
+from shared.persistence.unit_of_work import ConcurrencyError
 
 log = logging.getLogger(__name__)
 # The database, not the event, is at fault: pause and retry later without counting a failure.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+CONFLICT_ATTEMPTS = 20
 
 
 class DatabaseUnavailableError(Exception):
@@ -90,6 +98,8 @@ class GroupConsumer:
         # them (a failure is only recorded by a consumer that survives it).
         self._crashes_key = f"{DEADLETTER_STREAM}.crashes.{subscription.group}"
         self.reading = False
+        # Entries a handle() call holds and has not settled: slow, not abandoned.
+        self._in_hand: set[str] = set()
 
     @property
     def subscription(self) -> Subscription:
@@ -138,6 +148,7 @@ class GroupConsumer:
         cursor: bytes | str = "0-0"
         handled = 0
         while True:
+            held = set(self._in_hand)  # also those the reader settles while we claim
             reply = await self._redis.xautoclaim(
                 self._sub.stream,
                 self._sub.group,
@@ -147,6 +158,9 @@ class GroupConsumer:
                 count=self._settings.batch_size,
             )
             cursor, entries = reply[0], list(reply[1])
+            # The reader settles what it holds: handling those again would dead-letter twice.
+            held |= self._in_hand
+            entries = [entry for entry in entries if text(entry[0]) not in held]
             if entries:
                 counts = await self._delivery_counts(entries)
                 await self.handle(entries, counts)
@@ -155,6 +169,14 @@ class GroupConsumer:
                 return handled
 
     async def handle(self, entries: Sequence[Entry], counts: dict[str, int] | None = None) -> None:
+        ids = {text(raw_id) for raw_id, _ in entries}
+        self._in_hand |= ids
+        try:
+            await self._handle(entries, counts)
+        finally:
+            self._in_hand -= ids
+
+    async def _handle(self, entries: Sequence[Entry], counts: dict[str, int] | None) -> None:
         outcome = _Outcome()
         deliveries: list[Delivery] = []
         failures, crashes = await self._failure_counts(
@@ -210,7 +232,7 @@ class GroupConsumer:
         if len(deliveries) > 1:
             started = time.perf_counter()
             try:
-                await asyncio.to_thread(self._sub.handler, deliveries)
+                await self._call_handler(deliveries)
             except TRANSIENT_ERRORS as error:
                 raise DatabaseUnavailableError(self._sub.group) from error
             except Exception:
@@ -228,7 +250,7 @@ class GroupConsumer:
     async def _apply_one(self, delivery: Delivery, outcome: _Outcome) -> None:
         started = time.perf_counter()
         try:
-            await asyncio.to_thread(self._sub.handler, [delivery])
+            await self._call_handler([delivery])
         except TRANSIENT_ERRORS as error:
             raise DatabaseUnavailableError(self._sub.group) from error
         except PermanentEventError as permanent:
@@ -244,6 +266,18 @@ class GroupConsumer:
             await self._record_failure(delivery, error)
         else:
             self._record_applied([delivery], outcome, time.perf_counter() - started)
+
+    async def _call_handler(self, deliveries: list[Delivery]) -> None:
+        """The handler in a thread; again, after a short random pause, while it conflicts."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                await asyncio.to_thread(self._sub.handler, deliveries)
+                return
+            except ConcurrencyError:
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                log.debug("conflict in %s, applying again (%d)", self._sub.group, attempt)
+                await asyncio.sleep(random.uniform(0, 0.005 * attempt))
 
     def _record_applied(
         self, deliveries: Sequence[Delivery], outcome: _Outcome, seconds: float

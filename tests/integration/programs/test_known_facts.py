@@ -104,6 +104,33 @@ def test_people_are_read_as_the_transaction_sees_them(engine: Engine) -> None:
         assert uow.facts.people(ids)[ids[0]].nik_status == "validated"
 
 
+def test_a_custody_change_is_seen_at_once_although_parsed_periods_are_kept(
+    engine: Engine,
+) -> None:
+    ids = admit(engine, 2)
+    with UnitOfWork(engine, STREAM) as uow:
+        before = uow.facts.people(ids)
+    released = [
+        {"facility": FACILITY, "since": "2024-01-10", "until": "2024-05-01"},
+    ]
+
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(InmateViewRow)
+            .where(col(InmateViewRow.person_id) == ids[0])
+            .values(custody_periods=released)
+        )
+    with UnitOfWork(engine, STREAM) as uow:
+        after = uow.facts.people(ids)
+
+    assert after[ids[0]].custody_periods == (
+        domain.Custody(FACILITY, date(2024, 1, 10), date(2024, 5, 1)),
+    )
+    assert after[ids[1]] == before[ids[1]]
+    # the same stored periods are parsed once and shared
+    assert after[ids[1]].custody_periods is before[ids[1]].custody_periods
+
+
 def test_programme_kinds_are_read_once_per_process_until_forgotten(engine: Engine) -> None:
     seed_kinds(engine, KINDS_FILE)
     kinds = KindCatalogue()
