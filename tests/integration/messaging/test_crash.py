@@ -130,7 +130,7 @@ async def _kill_and_recover(
     try:
         await wait_until(
             lambda: _quarter_applied_with_a_batch_in_hand(engine, redis),
-            timeout_s=30,
+            timeout_s=90,  # the consumer is a fresh process: slow to start on a loaded CI box
             interval_s=0.01,
             what="a quarter of the events applied and a batch in hand",
         )
