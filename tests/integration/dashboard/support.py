@@ -7,9 +7,8 @@ The agreements, programs and identity services are played by XADDing their Cloud
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,6 +25,7 @@ from shared.events import programs as programs_facts
 from shared.http.auth import ApiKeyEntry, Role, hash_api_key
 from shared.messaging import DEADLETTER_STREAM, ENTRY_FIELD, stream_of
 from shared.messaging.deadletters import dead_letter_fields
+from tests.streams import consumed_everything, wait_until
 
 FACILITY = "rutan-barabai"
 OTHER_FACILITY = "lapas-banjarmasin"
@@ -92,28 +92,6 @@ def running(settings: DashboardSettings) -> Iterator[TestClient]:
         yield client
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "it") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def consumed_everything(r: redis.Redis, stream: str, group: str = GROUP) -> bool:
-    if not r.xlen(stream):
-        return True
-    groups = {g["name"].decode(): g for g in r.xinfo_groups(stream)}
-    if group not in groups:
-        return False
-    last = r.xrevrange(stream, count=1)
-    info = groups[group]
-    return bool(last and info["last-delivered-id"] == last[0][0] and int(info["pending"]) == 0)
-
-
 @dataclass
 class World:
     """The other services, as the facts they publish on their streams."""
@@ -145,7 +123,7 @@ class World:
 
     def settle(self) -> None:
         wait_until(
-            lambda: all(consumed_everything(self.streams, s) for s in STREAMS),
+            lambda: all(consumed_everything(self.streams, s, GROUP) for s in STREAMS),
             what="the dashboard to consume the streams",
         )
 

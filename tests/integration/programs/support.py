@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
@@ -25,6 +24,7 @@ from shared.events import agreements as agreement_facts
 from shared.events import identity as identity_facts
 from shared.http.auth import ApiKeyEntry, Role, hash_api_key
 from shared.messaging import ENTRY_FIELD
+from tests.streams import consumed_everything, wait_until
 
 FACILITY = "rutan-barabai"
 OTHER_FACILITY = "lapas-banjarmasin"
@@ -96,28 +96,6 @@ def running(settings: ProgramsSettings) -> Iterator[TestClient]:
         yield client
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "it") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def consumed_everything(r: redis.Redis, stream: str, group: str = GROUP) -> bool:
-    if not r.xlen(stream):
-        return True
-    groups = {g["name"].decode(): g for g in r.xinfo_groups(stream)}
-    if group not in groups:
-        return False
-    last = r.xrevrange(stream, count=1)
-    info = groups[group]
-    return bool(last and info["last-delivered-id"] == last[0][0] and int(info["pending"]) == 0)
-
-
 def stream_events(r: redis.Redis, stream: str = PROGRAMS_STREAM) -> list[dict[str, Any]]:
     entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(stream))
     return [json.loads(fields[ENTRY_FIELD.encode()]) for _, fields in entries]
@@ -156,7 +134,8 @@ class World:
     def settle(self) -> None:
         wait_until(
             lambda: all(
-                consumed_everything(self.streams, s) for s in (AGREEMENTS_STREAM, IDENTITY_STREAM)
+                consumed_everything(self.streams, s, GROUP)
+                for s in (AGREEMENTS_STREAM, IDENTITY_STREAM)
             ),
             what="the programs service to consume the streams",
         )

@@ -7,7 +7,8 @@ from typing import Any
 import redis
 from fastapi.testclient import TestClient
 
-from tests.integration.programs.support import STAFF, World, published, refusal, wait_until
+from tests.integration.programs.support import STAFF, World, published, refusal
+from tests.streams import wait_until
 
 
 def hold(client: TestClient, agreement: str, kind: str, item: str, **held: Any) -> str:

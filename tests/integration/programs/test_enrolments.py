@@ -15,8 +15,8 @@ from tests.integration.programs.support import (
     World,
     published,
     refusal,
-    wait_until,
 )
+from tests.streams import wait_until
 
 
 def enrol(

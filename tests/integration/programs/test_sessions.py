@@ -18,8 +18,8 @@ from tests.integration.programs.support import (
     World,
     published,
     refusal,
-    wait_until,
 )
+from tests.streams import wait_until
 
 
 def schedule(client: TestClient, **body: Any) -> Any:
