@@ -45,6 +45,14 @@ def _groups(client: redis.Redis) -> dict[str, tuple[int, int]]:
     return states
 
 
+def _heads(client: redis.Redis) -> dict[str, str]:
+    """Each stream's last id: what has been published so far."""
+    return {
+        key.decode(): client.xinfo_stream(key)["last-generated-id"].decode()
+        for key in client.scan_iter(_type="STREAM")
+    }
+
+
 def _scalar(engine: Engine, sql: str, **params: Any) -> Any:
     with engine.connect() as connection:
         return connection.execute(text(sql), params).scalar()
@@ -58,11 +66,18 @@ def _rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
 def wait_drained(
     redis_url: str, databases: Databases, job_id: str, timeout_s: float = DRAIN_TIMEOUT_S
 ) -> Drained:
-    """Lag 0 and nothing pending in every group, every outbox published, the job finished."""
+    """Lag 0 and nothing pending in every group, every outbox published, the job finished.
+
+    One quiet poll is not enough: an outbox can publish between the read of the groups and
+    the read of the outboxes, leaving an entry no group has read yet. Quiet twice in a row
+    with every stream's last id unchanged in between is drained.
+    """
     client = redis.Redis.from_url(redis_url)
     started = time.monotonic()
+    quiet_at: dict[str, str] | None = None
     try:
         while True:
+            heads = _heads(client)
             groups = _groups(client)
             unpublished = {
                 s: int(_scalar(databases.engine(s), "SELECT count(*) FROM outbox "
@@ -72,8 +87,10 @@ def wait_drained(
             job = "SELECT status FROM matching_job WHERE id = :id"
             status = str(_scalar(databases.engine("identity"), job, id=job_id))
             busy = any(p or lag for p, lag in groups.values()) or any(unpublished.values())
-            if (not busy and status != "running") or time.monotonic() - started > timeout_s:
+            quiet = not busy and status != "running"
+            if (quiet and quiet_at == heads) or time.monotonic() - started > timeout_s:
                 return Drained(time.monotonic() - started, groups, unpublished, status)
+            quiet_at = heads if quiet else None
             time.sleep(0.5)
     finally:
         client.close()

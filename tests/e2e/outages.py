@@ -194,12 +194,18 @@ class PostgresProxy:
         self._thread.join(timeout=10)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
             return
-        self._writers |= {writer, up_writer}
+        if self._server is None or writer not in self._writers:
+            # cut while this connection was being made upstream: it must not outlive the cut
+            up_writer.transport.abort()
+            writer.transport.abort()
+            return
+        self._writers.add(up_writer)
 
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, ConnectionError):
@@ -618,11 +624,16 @@ def unapplied(client: redis.Redis, group: str) -> int:
 
 
 def wait_drained(client: redis.Redis, engines: dict[str, Engine], timeout: float) -> Delivered:
+    """Drained in two polls in a row with the streams unchanged in between: a single poll
+    can read the groups before an outbox publishes and the outboxes after it."""
     deadline = time.monotonic() + timeout
+    previous: Delivered | None = None
     while True:
         state = delivery_state(client, engines)
-        if state.drained or time.monotonic() > deadline:
+        stable = previous is not None and previous.stream_entries == state.stream_entries
+        if (state.drained and stable) or time.monotonic() > deadline:
             return state
+        previous = state if state.drained else None
         time.sleep(0.5)
 
 

@@ -65,11 +65,6 @@ def through(url: str, port: int) -> str:
     return f"{scheme}://{user}127.0.0.1:{port}/{name}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug under investigation (issue 6): in one CI run of 2026-11-28 programs acked"
-    " one event during the database outage without its inbox row; the check stays in place",
-)
 def test_a_database_outage_refuses_commands_with_503_and_loses_or_half_writes_nothing(
     tmp_path: Path, privacy_scan: PrivacyScanner
 ) -> None:

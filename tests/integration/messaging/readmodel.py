@@ -49,7 +49,7 @@ from shared.messaging.runtime import MessagingRuntime
 from shared.messaging.tables import InboxMessage, OutboxMessage
 from shared.observability.health import CheckResult
 from shared.observability.metrics import Metrics
-from shared.persistence.engine import make_engine
+from shared.persistence.engine import make_engine, read_only
 
 STREAM = "sinergi.programs"
 GROUP = "readmodel"
@@ -257,8 +257,13 @@ async def entries(
 # --- reading state back ---------------------------------------------------------------------
 
 
+# Reads go through `read_only`: on SQLite a plain BEGIN reads a WAL snapshot at once, where
+# the engine's BEGIN IMMEDIATE would queue for the write lock behind the consumer under test
+# (a poll could then wait out whole batches and miss the state it is waiting for).
+
+
 def rows(engine: Engine) -> list[tuple[str, str, int, int]]:
-    with engine.connect() as connection:
+    with read_only(engine).connect() as connection:
         result = connection.execute(
             select(
                 session_view.c.session_id,
@@ -271,7 +276,7 @@ def rows(engine: Engine) -> list[tuple[str, str, int, int]]:
 
 
 def count(engine: Engine, table: Table) -> int:
-    with engine.connect() as connection:
+    with read_only(engine).connect() as connection:
         return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
 
 

@@ -77,11 +77,6 @@ def crash_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         yield url
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="intermittent since 2026-11-28 (1 in ~4 runs): the first consumer is sometimes never"
-    " seen with a quarter applied and a batch in hand; cause under investigation (issue 6)",
-)
 @pytest.mark.parametrize(
     ("crash_database", "second_name"),
     [
