@@ -35,7 +35,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -56,12 +55,12 @@ from services.programs.read_models import rebuild_read_models
 from shared.events import EventPayload, build_event
 from shared.events.agreements import (
     ActionPlanItemAdded,
+    ActionPlanItemAssessed,
     ActionPlanItemState,
     AgreementActivated,
     AgreementDrafted,
     AgreementSigned,
     AgreementState,
-    RealisationUpdated,
     SignatoryState,
 )
 from shared.events.identity import (
@@ -683,7 +682,8 @@ class _Template:
 class ReplayWorkload:
     """State-carrying events: a few aggregates with many versions, and many with few.
 
-    A quarter each: realisation updates of 10 busy agreements; status and NIK changes of 10
+    A quarter each: item assessments of 10 busy agreements (realisation updates would be
+    passed over: no read model here holds the realised quantity); status and NIK changes of 10
     busy inmates; 4-event lifecycles (drafted, signed, activated, item added) of many
     agreements; 2-event lives (admitted, NIK changed) of many inmates. Interleaved, so the
     busy aggregates' versions are spread over the whole stream.
@@ -701,7 +701,7 @@ class ReplayWorkload:
             template.__class__: _Template(template)
             for template in (
                 AgreementActivated(agreement=agreement),
-                RealisationUpdated(agreement=agreement, item=item, session_id=str(uuid.uuid4())),
+                ActionPlanItemAssessed(agreement=agreement, item=item),
                 AgreementDrafted(agreement=agreement.model_copy(update={"status": "draft"})),
                 AgreementSigned(agreement=agreement, signatories=SIGNATORIES),
                 ActionPlanItemAdded(agreement=agreement, item=item),
@@ -807,11 +807,10 @@ class ReplayWorkload:
         agreement_id = _uuid((1 << 64) + slot)
         item_id = _uuid((2 << 64) + slot)
         version = self._sequence.get(agreement_id, 0)
-        kind: type[EventPayload] = AgreementActivated if version == 0 else RealisationUpdated
+        kind: type[EventPayload] = AgreementActivated if version == 0 else ActionPlanItemAssessed
         data: dict[str, Any] = {"agreement": self._agreement(kind, agreement_id, slot, "active")}
         if version:
             data["item"] = self._item(kind, item_id, version)
-            data["session_id"] = _uuid((5 << 64) + index)
             self.expected.items[item_id] = (version + 1, agreement_id, 100_000, "")
         body, sequence = self._body(kind, data, agreement_id, index)
         end_date = date(2026, 12, 31) + timedelta(days=slot % 100)
@@ -1129,8 +1128,8 @@ def render(report: Report) -> str:
         f"{rep.events:,} state-carrying CloudEvents (JSON templates made with `build_event`, "
         f"one per event type) XADDed, 1,000 per Lua call and untimed ({rep.fill_s:.1f} s), "
         "into `sinergi.agreements` and "
-        "`sinergi.identity` of a scratch `redis-server`: a quarter each of realisation "
-        "updates of 10 busy agreements, status/NIK changes of 10 busy inmates, 4-event "
+        "`sinergi.identity` of a scratch `redis-server`: a quarter each of item "
+        "assessments of 10 busy agreements, status/NIK changes of 10 busy inmates, 4-event "
         "lifecycles of many agreements, 2-event lives of many inmates. Timed: "
         "`rebuild_read_models(engine, redis)` on a fresh SQLite file migrated to head, then "
         "every row compared with its aggregate's final state. CPU s = the bench process's "

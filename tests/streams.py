@@ -30,3 +30,11 @@ def consumed_everything(r: redis.Redis, stream: str, group: str) -> bool:
     last = r.xrevrange(stream, count=1)
     info = groups[group]
     return bool(last and info["last-delivered-id"] == last[0][0] and int(info["pending"]) == 0)
+
+
+def skipped_by(group: str) -> frozenset[str]:
+    """Event types a service's group acknowledges without applying (no inbox row)."""
+    from services.identity.subscribers import SKIPPED_TYPES as IDENTITY_SKIPS
+    from services.programs.read_models import SKIPPED_TYPES as PROGRAMS_SKIPS
+
+    return {"identity": IDENTITY_SKIPS, "programs": PROGRAMS_SKIPS}.get(group, frozenset())

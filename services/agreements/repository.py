@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, update
+from sqlalchemy import select as core_select
+from sqlalchemy.sql.dml import Update
 from sqlmodel import Session, col, select
 
 from services.agreements import domain
@@ -21,6 +24,47 @@ from services.agreements.orm import (
 from shared.persistence.unit_of_work import ConcurrencyError
 
 IN_FORCE = [status.value for status in domain.IN_FORCE]
+
+# The statements of the busiest path (a realisation: load, record, save), built once: a
+# Core statement reused with new parameters skips the per-call construction and most of the
+# ORM's bookkeeping, which cost more than the SQL itself on SQLite.
+_PARTNERS: Table = PartnerRow.__table__  # type: ignore[attr-defined]
+_AGREEMENTS: Table = AgreementRow.__table__  # type: ignore[attr-defined]
+_ITEMS: Table = ActionPlanItemRow.__table__  # type: ignore[attr-defined]
+_AMENDMENTS: Table = AmendmentRow.__table__  # type: ignore[attr-defined]
+_DOCUMENTS: Table = DocumentRow.__table__  # type: ignore[attr-defined]
+_LEDGER: Table = RealisationRow.__table__  # type: ignore[attr-defined]
+
+_AGREEMENT_BY_ID = core_select(_AGREEMENTS).where(_AGREEMENTS.c.id == bindparam("id"))
+_ITEMS_OF = (
+    core_select(_ITEMS).where(_ITEMS.c.agreement_id == bindparam("id")).order_by(_ITEMS.c.position)
+)
+_AMENDMENTS_OF = (
+    core_select(_AMENDMENTS)
+    .where(_AMENDMENTS.c.agreement_id == bindparam("id"))
+    .order_by(_AMENDMENTS.c.number)
+)
+_DOCUMENTS_OF = (
+    core_select(_DOCUMENTS)
+    .where(_DOCUMENTS.c.agreement_id == bindparam("id"))
+    .order_by(_DOCUMENTS.c.attached_at, _DOCUMENTS.c.sha256)
+)
+_LEDGER_OF = core_select(_LEDGER).where(
+    _LEDGER.c.session_id.in_(bindparam("session_ids", expanding=True))
+)
+_ITEM_PROGRESS = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id == bindparam("item_id"))
+    .values(milestone=bindparam("new_milestone"), realised_quantity=bindparam("new_realised"))
+)
+_FORGET_REALISATION = delete(_LEDGER).where(_LEDGER.c.session_id == bindparam("session_id"))
+# SET takes every other key of the parameters; the row must still be at the loaded version
+_VERSIONED_UPDATES: dict[str, Update] = {
+    table.name: update(table).where(
+        table.c.id == bindparam("row_id"), table.c.version == bindparam("loaded_version")
+    )
+    for table in (_PARTNERS, _AGREEMENTS)
+}
 
 
 __all__ = ["AgreementRepository", "ConcurrencyError", "PartnerRepository"]
@@ -80,7 +124,7 @@ class PartnerRepository:
             }
             if loaded_version is None:
                 self._session.execute(
-                    insert(PartnerRow),
+                    insert(_PARTNERS),
                     [
                         {
                             **values,
@@ -107,7 +151,7 @@ class AgreementRepository:
     def get(self, agreement_id: str) -> domain.Agreement | None:
         if agreement_id in self.seen:
             return self.seen[agreement_id][0]
-        row = self._session.get(AgreementRow, agreement_id)
+        row = self._session.execute(_AGREEMENT_BY_ID, {"id": agreement_id}).first()
         return self._load(row) if row else None
 
     def of_partner(self, partner_id: str) -> list[domain.Agreement]:
@@ -129,32 +173,21 @@ class AgreementRepository:
         )
         return [row[0] for row in rows]
 
-    def _load(self, row: AgreementRow) -> domain.Agreement:
+    def _load(self, row: Any) -> domain.Agreement:
+        """`row`: an AgreementRow, or a Core row of its table (the same attributes)."""
         session = self._session
-        item_rows = session.exec(
-            select(ActionPlanItemRow)
-            .where(ActionPlanItemRow.agreement_id == row.id)
-            .order_by(col(ActionPlanItemRow.position))
-        ).all()
+        key = {"id": row.id}
         # the ledger itself stays in storage: each item carries its total, and a use case
         # asks for the entries it touches (`with_ledger_of`)
-        items = [_item_from_row(item) for item in item_rows]
+        items = [_item_from_row(item) for item in session.execute(_ITEMS_OF, key)]
         loaded = _Loaded(version=row.version, items={i.id: _item_mark(i) for i in items})
         amendments = [
             domain.Amendment(a.number, a.rationale, a.effective_on, dict(a.changes))
-            for a in session.exec(
-                select(AmendmentRow)
-                .where(AmendmentRow.agreement_id == row.id)
-                .order_by(col(AmendmentRow.number))
-            ).all()
+            for a in session.execute(_AMENDMENTS_OF, key)
         ]
         documents = [
             domain.Document(d.name, d.media_type, d.sha256, d.size_bytes)
-            for d in session.exec(
-                select(DocumentRow)
-                .where(DocumentRow.agreement_id == row.id)
-                .order_by(col(DocumentRow.attached_at), col(DocumentRow.sha256))
-            ).all()
+            for d in session.execute(_DOCUMENTS_OF, key)
         ]
         loaded.amendments = len(amendments)
         loaded.documents = {d.sha256 for d in documents}
@@ -200,9 +233,7 @@ class AgreementRepository:
             return
         loaded.ledger_read.update(wanted)
         items = {item.id: item for item in agreement.action_plan}
-        for r in self._session.exec(
-            select(RealisationRow).where(col(RealisationRow.session_id).in_(wanted))
-        ).all():
+        for r in self._session.execute(_LEDGER_OF, {"session_ids": wanted}):
             item = items.get(r.item_id)
             if item is None or r.session_id in item.realisations:
                 continue
@@ -217,7 +248,7 @@ class AgreementRepository:
                 continue
             values = _agreement_values(agreement)
             if loaded is None:
-                self._session.execute(insert(AgreementRow), [{**values, "id": agreement.id}])
+                self._session.execute(insert(_AGREEMENTS), [{**values, "id": agreement.id}])
                 loaded = _Loaded(version=agreement.version)
             else:
                 _update_versioned(self._session, AgreementRow, agreement.id, loaded.version, values)
@@ -228,27 +259,24 @@ class AgreementRepository:
         session = self._session
         for position, item in enumerate(agreement.action_plan):
             if item.id not in loaded.items:
-                session.execute(
-                    insert(ActionPlanItemRow), [_item_values(agreement.id, position, item)]
-                )
+                session.execute(insert(_ITEMS), [_item_values(agreement.id, position, item)])
             elif loaded.items[item.id] != _item_mark(item):
                 session.execute(
-                    update(ActionPlanItemRow)
-                    .where(col(ActionPlanItemRow.id) == item.id)
-                    .values(milestone=item.milestone.value, realised_quantity=item.realised)
+                    _ITEM_PROGRESS,
+                    {
+                        "item_id": item.id,
+                        "new_milestone": item.milestone.value,
+                        "new_realised": item.realised,
+                    },
                 )
             for realisation in item.realisations.values():
                 known = loaded.realisations.get(realisation.session_id)
                 if known == realisation.sequence:
                     continue
                 if known is not None:
-                    session.execute(
-                        delete(RealisationRow).where(
-                            col(RealisationRow.session_id) == realisation.session_id
-                        )
-                    )
+                    session.execute(_FORGET_REALISATION, {"session_id": realisation.session_id})
                 session.execute(
-                    insert(RealisationRow),
+                    insert(_LEDGER),
                     [
                         {
                             "session_id": realisation.session_id,
@@ -262,7 +290,7 @@ class AgreementRepository:
         new_amendments = agreement.amendments[loaded.amendments :]
         if new_amendments:
             session.execute(
-                insert(AmendmentRow),
+                insert(_AMENDMENTS),
                 [
                     {
                         "agreement_id": agreement.id,
@@ -278,7 +306,7 @@ class AgreementRepository:
         if new_documents:
             now = datetime.now(UTC)
             session.execute(
-                insert(DocumentRow),
+                insert(_DOCUMENTS),
                 [
                     {
                         "agreement_id": agreement.id,
@@ -317,7 +345,8 @@ def _update_versioned(
     values: dict[str, object],
 ) -> None:
     result = session.execute(
-        update(table).where(col(table.id) == row_id, col(table.version) == loaded).values(**values)
+        _VERSIONED_UPDATES[table.__tablename__],
+        {**values, "row_id": row_id, "loaded_version": loaded},
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrencyError(f"{table.__tablename__} {row_id} changed since version {loaded}")
@@ -374,7 +403,7 @@ def _item_values(
     }
 
 
-def _item_from_row(row: ActionPlanItemRow) -> domain.ActionPlanItem:
+def _item_from_row(row: Any) -> domain.ActionPlanItem:
     return domain.ActionPlanItem(
         id=row.id,
         programme_kind=row.programme_kind,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from services.programs import commands, handlers
 from services.programs.config import SERVICE
-from services.programs.read_models import apply_events
+from services.programs.read_models import SKIPPED_TYPES, apply_events
 from services.programs.unit_of_work import UnitOfWork
 from shared.events.identity import InmateReleased, InmateTransferred
 from shared.messaging import BatchHandler, Delivery, Subscription, claim_fresh, stream_of
@@ -56,6 +56,6 @@ def on_facts(uow_factory: Callable[[], UnitOfWork]) -> BatchHandler:
 
 def subscriptions(uow_factory: Callable[[], UnitOfWork]) -> list[Subscription]:
     return [
-        Subscription(AGREEMENTS_STREAM, GROUP, on_facts(uow_factory)),
-        Subscription(IDENTITY_STREAM, GROUP, on_facts(uow_factory)),
+        Subscription(AGREEMENTS_STREAM, GROUP, on_facts(uow_factory), skip=SKIPPED_TYPES),
+        Subscription(IDENTITY_STREAM, GROUP, on_facts(uow_factory), skip=SKIPPED_TYPES),
     ]

@@ -24,6 +24,10 @@ def serve(app_factory: str, settings: PlatformSettings) -> None:
         factory=True,
         host=settings.http_host,
         port=settings.http_port,
+        # the C event loop and HTTP parser (uvicorn's "standard" choice) rather than the
+        # pure-Python asyncio loop and h11
+        loop="uvloop",
+        http="httptools",
         log_config=None,
         timeout_graceful_shutdown=30,
     )

@@ -12,6 +12,7 @@ Delivery rules:
   again at once on fresh state, up to `CONFLICT_ATTEMPTS` times, before that counts as a
   failure: two replicas applying events of one aggregate conflict often, and that is not
   the event's fault;
+- events of a type the subscription skips are acknowledged without calling the handler;
 - entries pending on dead replicas are claimed after `claim_idle_ms` (never those this
   consumer's reader is handling right now, however slowly);
 - on stop, the batch in hand is finished: nothing read is left stranded.
@@ -216,6 +217,11 @@ class GroupConsumer:
                     self._sub.stream, self._sub.group, entry_id, event, payload, delivery_count
                 )
             )
+        if self._sub.skip:
+            skipped = [d for d in deliveries if d.event.type in self._sub.skip]
+            if skipped:
+                self._record_skipped(skipped, outcome)
+                deliveries = [d for d in deliveries if d.event.type not in self._sub.skip]
         redelivered = [d.entry_id for d in deliveries if d.delivery_count > 1]
         if redelivered:
             await self._count_attempts(redelivered, 1)
@@ -287,6 +293,15 @@ class GroupConsumer:
         for event_type, n in by_type.items():
             self._metrics.count_consumed(self._sub.stream, self._sub.group, event_type, n)
         for delivery in deliveries:
+            outcome.ack.append(delivery.entry_id)
+            if delivery.delivery_count > 1:
+                outcome.retried.append(delivery.entry_id)
+
+    def _record_skipped(self, skipped: Sequence[Delivery], outcome: _Outcome) -> None:
+        by_type = Counter(delivery.event.type for delivery in skipped)
+        for event_type, n in by_type.items():
+            self._metrics.count_consumed(self._sub.stream, self._sub.group, event_type, n)
+        for delivery in skipped:
             outcome.ack.append(delivery.entry_id)
             if delivery.delivery_count > 1:
                 outcome.retried.append(delivery.entry_id)

@@ -35,10 +35,15 @@ class PermanentEventError(Exception):
 
 @dataclass(frozen=True)
 class Subscription:
+    """`skip`: event types that change nothing the handler keeps. They are still validated
+    (a malformed one is dead-lettered like any other), then acknowledged without a call to
+    the handler, a transaction or an inbox row: applying nothing twice is harmless."""
+
     stream: str
     group: str
     handler: BatchHandler
     name: str = ""
+    skip: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:

@@ -318,12 +318,13 @@ def group_consumer(
     name: str = "replica-1",
     group: str = GROUP,
     stream: str = STREAM,
+    skip: frozenset[str] = frozenset(),
     **settings: Any,
 ) -> GroupConsumer:
     options: dict[str, Any] = {"block_ms": 50, **settings}
     return GroupConsumer(
         redis,
-        Subscription(stream, group, handler),
+        Subscription(stream, group, handler, skip=skip),
         ConsumerSettings(consumer=name, service="readmodel-test", **options),
         metrics,
     )

@@ -68,6 +68,40 @@ async def test_the_consumer_applies_batches_and_acks_them(
     assert (state.last_delivered_id, state.lag, state.pending) == (ids[-1], 0, 0)
 
 
+async def test_events_of_a_skipped_type_are_acked_without_the_handler_or_an_inbox_row(
+    engine: Engine, redis: aioredis.Redis, metrics: Metrics
+) -> None:
+    scheduled = [session_event(f"session-{i}", 1, status="scheduled") for i in range(3)]
+    held = [session_event(f"session-{i}", 2) for i in range(3)]
+    await xadd_events(
+        redis, [event for pair in zip(scheduled, held, strict=True) for event in pair]
+    )
+    await ensure_group(redis, STREAM, GROUP)
+    log = HandlerLog()
+    consumer = group_consumer(
+        redis, make_handler(engine, log=log), metrics, skip=frozenset({held[0].type})
+    )
+
+    async with running(consumer):
+        await wait_until(lambda: _pending_is(redis, 0), what="every entry acked")
+        await wait_until(lambda: _lag_is(redis, 0), what="every entry read")
+
+    assert sorted(subject for call in log.calls for subject in call) == [
+        f"session-{i}" for i in range(3)
+    ]
+    with engine.connect() as connection:
+        applied = set(
+            connection.execute(inbox.select().with_only_columns(inbox.c.event_id)).scalars()
+        )
+    assert applied == {event.id for event in scheduled}
+    assert [row[1] for row in rows(engine)] == ["scheduled"] * 3
+
+
+async def _lag_is(redis: aioredis.Redis, lag: int) -> bool:
+    [state] = await group_states(redis, STREAM)
+    return state.lag == lag
+
+
 async def test_a_duplicate_delivery_changes_nothing_and_both_entries_are_acked(
     engine: Engine, redis: aioredis.Redis, metrics: Metrics
 ) -> None:
