@@ -387,6 +387,7 @@ class RawHttpClient:
         url = httpx.URL(base_url)
         self._host, self._port = url.host, url.port or 80
         self._headers = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self.last_replayed = False  # the last answer repeated a first one (Idempotency-Key)
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -399,20 +400,26 @@ class RawHttpClient:
             writer.close()
         return await asyncio.open_connection(self._host, self._port)
 
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+    async def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         reader, writer = await self._connection()
+        more = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n{self._headers}"
+            f"POST {path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n{self._headers}{more}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         try:
             writer.write(head.encode() + body)
             status = int((await reader.readline()).split(b" ", 2)[1])
             length, keep_alive = 0, True
+            self.last_replayed = False
             while (line := await reader.readline()) not in (b"\r\n", b""):
                 name, _, value = line.decode("latin-1").partition(":")
                 if name.lower() == "content-length":
                     length = int(value)
+                elif name.lower() == "idempotent-replayed":
+                    self.last_replayed = value.strip() == "true"
                 elif name.lower() == "connection" and value.strip().lower() == "close":
                     keep_alive = False
             content = await reader.readexactly(length) if length else b""

@@ -395,13 +395,15 @@ class KeepAliveClient(RawHttpClient):
 
     retries = 0
 
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+    async def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         try:
-            return await super().post(path, body)
+            return await super().post(path, body, headers)
         except (IndexError, ConnectionResetError, BrokenPipeError):
             await self.aclose()  # the other idle connections are as old
             self.retries += 1
-            return await super().post(path, body)
+            return await super().post(path, body, headers)
 
 
 # --------------------------------------------------------------------------- results

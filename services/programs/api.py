@@ -1,6 +1,8 @@
 """HTTP API of the programs service: requests become commands; errors become problems."""
 
 import json
+import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -9,10 +11,18 @@ from starlette.concurrency import run_in_threadpool
 
 from services.programs import commands, domain, handlers, reports, schemas, views
 from services.programs.container import Container
-from services.programs.orm import EnrolmentRow, SessionRow
+from services.programs.orm import EnrolmentRow, IdempotencyKeyRow, SessionRow, core_table
 from services.programs.repository import ConcurrencyError
+from services.programs.unit_of_work import UnitOfWork
 from shared.http.auth import Principal, Role
+from shared.http.idempotency import (
+    REPLAYED_HEADER,
+    IdempotencyKeyHeader,
+    IdempotencyStore,
+    IdempotentRequest,
+)
 from shared.http.problems import Problem, problem_response, problem_responses
+from shared.persistence.engine import read_only
 
 CONFLICTS = (domain.InvalidTransitionError, domain.DuplicateError)
 WRITERS = frozenset({Role.STAFF, Role.PARTNER})
@@ -32,6 +42,35 @@ def build_router(c: Container) -> APIRouter:
         return principal
 
     Writer = Annotated[Principal, Depends(writer)]
+    idempotency = IdempotencyStore(core_table(IdempotencyKeyRow))
+
+    def once(
+        request: IdempotentRequest | None, create: Callable[[str, UnitOfWork], str]
+    ) -> tuple[str, bool]:
+        """Run `create(new id, unit of work)` unless this key already created a record:
+        (the record's id, whether it is the first answer replayed)."""
+        if request is not None:
+            with read_only(c.engine).connect() as connection:
+                if (done := idempotency.recorded(connection, request)) is not None:
+                    return done, True
+        new_id = str(uuid.uuid4())
+        uow = c.uow()
+        if request is not None:
+            uow.before_commit.append(lambda s: idempotency.remember(s, request, new_id))
+        try:
+            return create(new_id, uow), False
+        except ConcurrencyError:
+            # a twin with the same key committed first: answer as it was answered
+            if request is not None:
+                with read_only(c.engine).connect() as connection:
+                    if (done := idempotency.recorded(connection, request)) is not None:
+                        return done, True
+            raise
+
+    def created(record_id: str, replayed: bool) -> Response:
+        headers = {REPLAYED_HEADER: "true"} if replayed else None
+        body = json.dumps({"id": record_id})
+        return Response(body, status_code=201, media_type="application/json", headers=headers)
 
     def sees(principal: Principal, scope: tuple[str, str] | None) -> bool:
         if scope is None:
@@ -91,16 +130,20 @@ def build_router(c: Container) -> APIRouter:
     # --- sessions ---------------------------------------------------------------------------
 
     @router.post("/sessions", status_code=201, response_model=schemas.Created, tags=["sessions"])
-    async def schedule_session(body: schemas.SessionCreate, principal: Writer) -> Response:
+    async def schedule_session(
+        body: schemas.SessionCreate, principal: Writer, key: IdempotencyKeyHeader = None
+    ) -> Response:
         """Schedule a session; with held_on, record it as held at once."""
         # The busiest command: one worker-thread hop for the use case, and the answer
         # written here rather than validated again against the response model.
-        session_id = await run_in_threadpool(_schedule_session, body, principal)
-        return Response(
-            json.dumps({"id": session_id}), status_code=201, media_type="application/json"
+        request = (
+            None if key is None else IdempotentRequest.of(principal.name, key, "sessions", body)
         )
+        return created(*await run_in_threadpool(_schedule_session, body, principal, request))
 
-    def _schedule_session(body: schemas.SessionCreate, principal: Principal) -> str:
+    def _schedule_session(
+        body: schemas.SessionCreate, principal: Principal, request: IdempotentRequest | None
+    ) -> tuple[str, bool]:
         def authorize(agreement: domain.AgreementTerms) -> None:
             # as under_agreement, inside the command's transaction (one read fewer)
             if not sees(principal, (agreement.facility, agreement.partner_code)):
@@ -113,19 +156,19 @@ def build_router(c: Container) -> APIRouter:
             )
         scheduled_on = body.scheduled_on or body.held_on
         assert scheduled_on is not None
-        session_id = handlers.schedule_session(
-            commands.ScheduleSession(
+
+        def schedule(new_id: str, uow: UnitOfWork) -> str:
+            command = commands.ScheduleSession(
                 body.agreement_id,
                 body.programme_kind,
                 scheduled_on,
                 body.action_plan_item_id,
                 held,
-            ),
-            c.uow(),
-            c.today,
-            authorize,
-        )
-        return session_id
+                new_id,
+            )
+            return handlers.schedule_session(command, uow, c.today, authorize)
+
+        return once(request, schedule)
 
     @router.post("/sessions/{session_id}/held", status_code=204, tags=["sessions"])
     def record_held(session_id: str, body: schemas.SessionHeldRequest, principal: Writer) -> None:
@@ -272,23 +315,25 @@ def build_router(c: Container) -> APIRouter:
 
     # --- sales ------------------------------------------------------------------------------
 
-    @router.post("/sales", status_code=201, tags=["sales"])
-    def record_sale(body: schemas.SaleCreate, principal: Writer) -> schemas.Created:
+    @router.post("/sales", status_code=201, response_model=schemas.Created, tags=["sales"])
+    def record_sale(
+        body: schemas.SaleCreate, principal: Writer, key: IdempotencyKeyHeader = None
+    ) -> Response:
         """Record a sale of inmates' products under the trade agreement (rupiah)."""
         under_agreement(principal, body.agreement_id)
-        sale_id = handlers.record_sale(
-            commands.RecordSale(
-                body.agreement_id,
-                body.sold_on,
-                body.buyer_type,
-                tuple(
-                    commands.SaleLineInput(li.product, li.quantity, li.unit, li.unit_price_idr)
-                    for li in body.lines
-                ),
-            ),
-            c.uow(),
+        request = None if key is None else IdempotentRequest.of(principal.name, key, "sales", body)
+        lines = tuple(
+            commands.SaleLineInput(li.product, li.quantity, li.unit, li.unit_price_idr)
+            for li in body.lines
         )
-        return schemas.Created(id=sale_id)
+
+        def record(new_id: str, uow: UnitOfWork) -> str:
+            command = commands.RecordSale(
+                body.agreement_id, body.sold_on, body.buyer_type, lines, new_id
+            )
+            return handlers.record_sale(command, uow)
+
+        return created(*once(request, record))
 
     @router.get("/sales", tags=["sales"])
     def list_sales(

@@ -22,6 +22,7 @@ class ScheduleSession:
     scheduled_on: date
     action_plan_item_id: str | None = None
     held: HeldReport | None = None  # recorded after the fact: scheduled and held at once
+    new_id: str | None = None  # the id to give the session (default: a fresh one)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class RecordSale:
     sold_on: date
     buyer_type: BuyerType
     lines: tuple[SaleLineInput, ...]
+    new_id: str | None = None  # the id to give the sale (default: a fresh one)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def schedule_session(
         agreement = _agreement(uow, cmd.agreement_id)
         authorize(agreement)
         session = domain.ProgrammeSession.schedule(
-            _new_id(),
+            cmd.new_id or _new_id(),
             agreement,
             _kind(uow, cmd.programme_kind),
             cmd.scheduled_on,
@@ -193,7 +193,7 @@ def issue_outcome(cmd: commands.IssueOutcome, uow: UnitOfWork) -> str:
 def record_sale(cmd: commands.RecordSale, uow: UnitOfWork) -> str:
     with uow:
         sale = domain.Sale.record(
-            _new_id(),
+            cmd.new_id or _new_id(),
             _agreement(uow, cmd.agreement_id),
             cmd.sold_on,
             cmd.buyer_type,

@@ -6,10 +6,10 @@ Three tables are read models of other services' streams (`agreement_view`,
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Table
 from sqlmodel import Field, SQLModel
 
 from shared.messaging.tables import InboxMessage, OutboxMessage
@@ -100,6 +100,18 @@ class OutcomeRow(SQLModel, table=True):
     score: float | None = None
 
 
+class IdempotencyKeyRow(SQLModel, table=True):
+    """A command's Idempotency-Key, per API key, and the record it created (decision 0017)."""
+
+    __tablename__ = "idempotency_key"
+
+    scope: str = Field(primary_key=True, max_length=255)
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    resource_id: str = Field(max_length=36)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class SaleRow(SQLModel, table=True):
     __tablename__ = "sale"
     __table_args__ = (Index("ix_sale_partner_date", "partner_code", "sold_on"),)
@@ -186,6 +198,7 @@ TABLES = (
     OutcomeRow,
     SaleRow,
     SaleLineRow,
+    IdempotencyKeyRow,
     *READ_MODEL_TABLES,
     OutboxMessage,
     InboxMessage,

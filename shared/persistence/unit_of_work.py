@@ -37,6 +37,8 @@ class SqlUnitOfWork:
         self._on_commit = on_commit
         self.correlation_id = correlation_id
         self.causation_id = causation_id
+        # run inside the transaction just before COMMIT (e.g. remembering an Idempotency-Key)
+        self.before_commit: list[Callable[[Session], None]] = []
 
     def __enter__(self) -> Self:
         self.session = Session(self._engine, expire_on_commit=False)
@@ -67,6 +69,8 @@ class SqlUnitOfWork:
         self.stage_facts()
         try:
             self._flush()
+            for hook in self.before_commit:
+                hook(self.session)
             published = add_to_outbox(self.session, self._stream, self._staged)
             self._staged = []
             self.session.commit()

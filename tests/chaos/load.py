@@ -1,10 +1,11 @@
 """The work of a trial: seed agreements and the roster, start a matching job, then record
 held sessions and sales through both programs replicas while a seeded monkey kills replicas.
 
-"Accepted" is a 2xx answer. The programs API has no idempotency key, so a command whose
-connection died after it was sent is never retried (a retry could record it twice): its
-fate is unknown and the checks allow it to exist at most once. A connection refused
-before anything was sent is retried on the other replica.
+"Accepted" is a 2xx answer. Every command carries an `Idempotency-Key`: one whose
+connection died after it was sent is sent again with the same key (on whichever replica is
+up) until it is answered, so its fate becomes known and it exists exactly once. Only a
+command still unanswered after every resend has an unknown fate; the checks allow it to
+exist at most once. A connection refused before anything was sent is retried likewise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import json
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -56,6 +58,8 @@ class Ledger:
     unknown_sessions: int = 0
     unknown_sales: int = 0
     refused_retries: int = 0
+    resent: int = 0  # commands sent again with their key after a lost answer
+    replayed: int = 0  # resends answered with the first answer (the first had been recorded)
     rejected: list[str] = field(default_factory=list)  # answers other than 201
     kills: list[str] = field(default_factory=list)  # "<seconds> <replica>"
     events: int = 0
@@ -169,16 +173,27 @@ class Programs:
 
 
 async def _send(programs: Programs, path: str, body: bytes, ledger: Ledger) -> tuple[int, bytes]:
-    """Status and body; (0, b"") when the fate is unknown. Refused connections are retried."""
+    """Status and body; (0, b"") when the fate is still unknown after every attempt.
+
+    Refused connections are retried; a lost answer is resent with the same key."""
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    sent = False
     for _ in range(200):
         _, client = programs.pick()
         try:
-            return await client.post(path, body)
+            status, content = await client.post(path, body, headers)
         except ConnectionRefusedError:
             ledger.refused_retries += 1
             await asyncio.sleep(0.05)
+            continue
         except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-            return 0, b""
+            ledger.resent += 1
+            sent = True
+            await asyncio.sleep(0.05)
+            continue
+        if sent and status == 201:
+            ledger.replayed += int(client.last_replayed)
+        return status, content
     return 0, b""
 
 

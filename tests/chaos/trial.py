@@ -26,7 +26,8 @@ from tests.chaos.cluster import running_cluster
 from tests.chaos.load import SOURCE_STREAMS, Ledger, drive, seed
 
 HEADER = (
-    "| seed | kills | events | accepted sessions | accepted sales | unknown fate "
+    "| seed | kills | events | accepted sessions | accepted sales | resent (replayed) "
+    "| unknown fate "
     "| load s | drain s | total s | checks passed |"
 )
 
@@ -40,6 +41,8 @@ class TrialResult:
     sessions: int = 0
     sales: int = 0
     unknown: int = 0
+    resent: int = 0
+    replayed: int = 0
     load_s: float = 0.0
     drain_s: float = 0.0
     seconds: float = 0.0
@@ -57,7 +60,8 @@ class TrialResult:
         ok = sum(1 for problems in self.checks.values() if not problems)
         return (
             f"| {self.seed} | {self.kills} | {self.events:,} | {self.sessions:,} | {self.sales:,} "
-            f"| {self.unknown} | {self.load_s:.0f} | {self.drain_s:.0f} | {self.seconds:.0f} "
+            f"| {self.resent} ({self.replayed}) | {self.unknown} | {self.load_s:.0f} "
+            f"| {self.drain_s:.0f} | {self.seconds:.0f} "
             f"| {ok}/{len(self.checks)} |"
         )
 
@@ -73,6 +77,7 @@ def run_trial(seed_value: int, events: int, workdir: Path) -> TrialResult:
             result.kills, result.kill_log = cluster.kills, ledger.kills
             result.sessions, result.sales = len(ledger.sessions), len(ledger.sales)
             result.unknown = ledger.unknown_sessions + ledger.unknown_sales
+            result.resent, result.replayed = ledger.resent, ledger.replayed
             result.load_s = ledger.load_s
             drained = checks.wait_drained(redis_url, databases, seeded.job_id)
             result.drain_s = drained.seconds
