@@ -621,7 +621,11 @@ def run_latencies(
                 f"(waited {DRAIN_TIMEOUT_S:.0f} s)"
             )
         if phase is not result:
-            result.problems += [f"{at}{p}" for p in phase.problems]
+            # a note stays a note ("note: ..." first), whichever rate it came from
+            result.problems += [
+                f"note: {at}{p.removeprefix('note: ')}" if p.startswith("note:") else f"{at}{p}"
+                for p in phase.problems
+            ]
     if result.realised_reported != result.realised_expected:
         result.problems.append(
             f"agreements reports {result.realised_reported} realised, expected "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from shared.messaging.streams import DEADLETTER_STREAM, ENTRY_FIELD, text
+from shared.messaging.streams import DEADLETTER_STREAM, ENTRY_FIELD, MAX_ENTRY_BYTES, text
 from shared.observability.redaction import redact
 
 MAX_REASON_CHARS = 500
@@ -39,7 +40,14 @@ def dead_letter_fields(
     deliveries: int,
     service: str,
 ) -> dict[str, bytes | str | int]:
+    """The dead letter's fields; an oversized body is not copied (each group on the stream
+    would copy it again): its size and SHA-256 name it, and it stays at `entry_id`."""
+    oversized: dict[str, bytes | str | int] = {}
+    if body is not None and len(body) > MAX_ENTRY_BYTES:
+        oversized = {"body_bytes": len(body), "body_sha256": hashlib.sha256(body).hexdigest()}
+        body = None
     return {
+        **oversized,
         ENTRY_FIELD: body or b"",
         "stream": stream,
         "group": group,
