@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.trials} trial(s) of {args.events:,} events from seed {args.seed}; logs in {workdir}"
     )
     print(HEADER)
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     failed = ran = 0
     for number in range(args.trials):
         if args.not_after is not None and datetime.now(UTC) > args.not_after:
