@@ -49,10 +49,8 @@ def build_router(c: Container) -> APIRouter:
     ) -> tuple[str, bool]:
         """Run `create(new id, unit of work)` unless this key already created a record:
         (the record's id, whether it is the first answer replayed)."""
-        if request is not None:
-            with read_only(c.engine).connect() as connection:
-                if (done := idempotency.recorded(connection, request)) is not None:
-                    return done, True
+        if (done := recorded(request)) is not None:
+            return done, True
         new_id = str(uuid.uuid4())
         uow = c.uow()
         if request is not None:
@@ -61,11 +59,15 @@ def build_router(c: Container) -> APIRouter:
             return create(new_id, uow), False
         except ConcurrencyError:
             # a twin with the same key committed first: answer as it was answered
-            if request is not None:
-                with read_only(c.engine).connect() as connection:
-                    if (done := idempotency.recorded(connection, request)) is not None:
-                        return done, True
+            if (done := recorded(request)) is not None:
+                return done, True
             raise
+
+    def recorded(request: IdempotentRequest | None) -> str | None:
+        if request is None:
+            return None
+        with read_only(c.engine).connect() as connection:
+            return idempotency.recorded(connection, request)
 
     def created(record_id: str, replayed: bool) -> Response:
         headers = {REPLAYED_HEADER: "true"} if replayed else None

@@ -220,7 +220,7 @@ class GroupConsumer:
         if self._sub.skip:
             skipped = [d for d in deliveries if d.event.type in self._sub.skip]
             if skipped:
-                self._record_skipped(skipped, outcome)
+                self._record_consumed(skipped, outcome)
                 deliveries = [d for d in deliveries if d.event.type not in self._sub.skip]
         redelivered = [d.entry_id for d in deliveries if d.delivery_count > 1]
         if redelivered:
@@ -289,19 +289,14 @@ class GroupConsumer:
         self, deliveries: Sequence[Delivery], outcome: _Outcome, seconds: float
     ) -> None:
         self._metrics.observe_handling(self._sub.stream, self._sub.group, seconds / len(deliveries))
-        by_type = Counter(delivery.event.type for delivery in deliveries)
-        for event_type, n in by_type.items():
-            self._metrics.count_consumed(self._sub.stream, self._sub.group, event_type, n)
-        for delivery in deliveries:
-            outcome.ack.append(delivery.entry_id)
-            if delivery.delivery_count > 1:
-                outcome.retried.append(delivery.entry_id)
+        self._record_consumed(deliveries, outcome)
 
-    def _record_skipped(self, skipped: Sequence[Delivery], outcome: _Outcome) -> None:
-        by_type = Counter(delivery.event.type for delivery in skipped)
+    def _record_consumed(self, consumed: Sequence[Delivery], outcome: _Outcome) -> None:
+        """Counted and acknowledged: applied, or skipped by type."""
+        by_type = Counter(delivery.event.type for delivery in consumed)
         for event_type, n in by_type.items():
             self._metrics.count_consumed(self._sub.stream, self._sub.group, event_type, n)
-        for delivery in skipped:
+        for delivery in consumed:
             outcome.ack.append(delivery.entry_id)
             if delivery.delivery_count > 1:
                 outcome.retried.append(delivery.entry_id)
