@@ -28,6 +28,10 @@ class PlatformSettings(BaseSettings):
     )
     redis_url: str = "redis://127.0.0.1:6379/0"
     log_level: str = "INFO"
+    access_log: Literal["all", "errors", "off"] = Field(
+        default="errors",
+        description="Access-log lines: every request, refusals/failures/slow ones, or none.",
+    )
     timezone: str = Field(default="Asia/Makassar", description="The facility's calendar (WITA).")
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8000, ge=1, le=65535)

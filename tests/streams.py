@@ -34,7 +34,9 @@ def consumed_everything(r: redis.Redis, stream: str, group: str) -> bool:
 
 def skipped_by(group: str) -> frozenset[str]:
     """Event types a service's group acknowledges without applying (no inbox row)."""
+    from services.agreements.subscribers import SKIPPED_TYPES as AGREEMENTS_SKIPS
     from services.identity.subscribers import SKIPPED_TYPES as IDENTITY_SKIPS
     from services.programs.read_models import SKIPPED_TYPES as PROGRAMS_SKIPS
 
-    return {"identity": IDENTITY_SKIPS, "programs": PROGRAMS_SKIPS}.get(group, frozenset())
+    skips = {"agreements": AGREEMENTS_SKIPS, "identity": IDENTITY_SKIPS, "programs": PROGRAMS_SKIPS}
+    return skips.get(group, frozenset())

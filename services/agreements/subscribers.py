@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from services.agreements import commands, domain, handlers
 from services.agreements.config import SERVICE
 from services.agreements.unit_of_work import UnitOfWork
-from shared.events.programs import SessionCancelled, SessionHeld
+from shared.events.programs import PAYLOADS, SessionCancelled, SessionHeld
 from shared.messaging import (
     BatchHandler,
     Delivery,
@@ -19,6 +19,10 @@ from shared.messaging import (
 
 GROUP = SERVICE
 PROGRAMS_STREAM = stream_of("programs")
+# Only held and cancelled sessions move a realisation; the other programme facts (scheduled
+# sessions, enrolments, outcomes, sales) are acknowledged without a transaction.
+APPLIED_TYPES = frozenset({SessionHeld.event_type, SessionCancelled.event_type})
+SKIPPED_TYPES = frozenset(p.event_type for p in PAYLOADS) - APPLIED_TYPES
 
 
 def realisation_command(delivery: Delivery) -> commands.RecordSessionRealisation | None:
@@ -60,4 +64,6 @@ def on_programs_events(uow_factory: Callable[[], UnitOfWork]) -> BatchHandler:
 
 
 def subscriptions(uow_factory: Callable[[], UnitOfWork]) -> list[Subscription]:
-    return [Subscription(PROGRAMS_STREAM, GROUP, on_programs_events(uow_factory))]
+    return [
+        Subscription(PROGRAMS_STREAM, GROUP, on_programs_events(uow_factory), skip=SKIPPED_TYPES)
+    ]

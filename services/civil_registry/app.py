@@ -358,7 +358,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     app.state.registry_service = svc
     install_problem_handlers(app)
-    instrument_http(app, svc.metrics)
+    instrument_http(app, svc.metrics, svc.settings.access_log)
 
     async def population_ready() -> CheckResult:
         if svc.registry is None:

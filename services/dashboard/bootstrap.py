@@ -100,6 +100,7 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         metrics=c.metrics,
         readiness=c.runtime.readiness_checks,
+        access_log=c.settings.access_log,
     )
     app.state.container = c
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -99,6 +99,7 @@ def create_app(settings: ProgramsSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         metrics=c.metrics,
         readiness=c.runtime.readiness_checks,
+        access_log=c.settings.access_log,
     )
     app.state.container = c
     api.install_error_mapping(app)

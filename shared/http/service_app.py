@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from shared.http.correlation import CorrelationMiddleware
 from shared.http.problems import install_problem_handlers
 from shared.observability.health import ChecksSource, health_router
-from shared.observability.metrics import Metrics, instrument_http
+from shared.observability.metrics import AccessLog, Metrics, instrument_http
 
 
 def service_app(
@@ -20,10 +20,11 @@ def service_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
     metrics: Metrics,
     readiness: ChecksSource,
+    access_log: AccessLog = "errors",
 ) -> FastAPI:
     app = FastAPI(title=title, summary=summary, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(CorrelationMiddleware)
-    instrument_http(app, metrics)
+    instrument_http(app, metrics, access_log)
     app.include_router(health_router(readiness, metrics))
     return app

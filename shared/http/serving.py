@@ -29,5 +29,7 @@ def serve(app_factory: str, settings: PlatformSettings) -> None:
         loop="uvloop",
         http="httptools",
         log_config=None,
+        # the services' own access log (shared.observability.metrics) replaces uvicorn's
+        access_log=False,
         timeout_graceful_shutdown=30,
     )

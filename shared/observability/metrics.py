@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Literal
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = [
     "HANDLING_BUCKETS",
     "HTTP_BUCKETS",
+    "SLOW_REQUEST_S",
     "UNMATCHED_ROUTE",
+    "AccessLog",
     "HttpMetricsMiddleware",
     "Metrics",
     "instrument_http",
@@ -43,6 +47,12 @@ HANDLING_BUCKETS = (
     5.0,
 )
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# Which requests get an access-log line: every one, only refusals, failures and slow ones
+# (the default), or none. Rates and latencies of all of them are in the metrics either way.
+AccessLog = Literal["all", "errors", "off"]
+SLOW_REQUEST_S = 1.0
+access_log = logging.getLogger("sinergi.access")
 
 # Route label for requests no route matched (404s, scanners): one series, not one per path.
 UNMATCHED_ROUTE = "<unmatched>"
@@ -163,11 +173,16 @@ class Metrics:
 
 
 class HttpMetricsMiddleware:
-    """Pure ASGI middleware; labels by the matched route template, never the raw path."""
+    """Pure ASGI middleware; labels by the matched route template, never the raw path.
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    Also the access log (uvicorn's own is off): one line per request chosen by `access_log`,
+    with the route template rather than the path, so no identifier in a URL reaches a log.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: AccessLog = "errors") -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,9 +200,29 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            self.metrics.observe_http(
-                scope["method"], route_template(scope), status, time.perf_counter() - started
-            )
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
+            self.metrics.observe_http(scope["method"], route, status, seconds)
+            if self.access_log == "all" or (
+                self.access_log == "errors" and (status >= 400 or seconds >= SLOW_REQUEST_S)
+            ):
+                _log_access(scope["method"], route, status, seconds)
+
+
+def _log_access(method: str, route: str, status: int, seconds: float) -> None:
+    access_log.info(
+        "%s %s %d %.1f ms",
+        method,
+        route,
+        status,
+        seconds * 1000,
+        extra={
+            "http_method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+        },
+    )
 
 
 def route_template(scope: Scope) -> str:
@@ -197,6 +232,7 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) and path else UNMATCHED_ROUTE
 
 
-def instrument_http(app: Starlette, metrics: Metrics) -> None:
-    """Record ``http_requests``/``http_seconds`` for every request; call before startup."""
-    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+def instrument_http(app: Starlette, metrics: Metrics, access_log: AccessLog = "errors") -> None:
+    """Record ``http_requests``/``http_seconds`` for every request, and the access log lines
+    `access_log` asks for; call before startup."""
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics, access_log=access_log)

@@ -1,8 +1,11 @@
+import logging
+
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.observability.metrics import UNMATCHED_ROUTE, Metrics, instrument_http
+from shared.observability.metrics import UNMATCHED_ROUTE, AccessLog, Metrics, instrument_http
 
 NIK = "6307061203900001"
 
@@ -116,3 +119,44 @@ def test_http_metrics_count_an_unhandled_exception_as_500() -> None:
     TestClient(app, raise_server_exceptions=False).get("/boom")
 
     assert 'route="/boom",service="agreements",status="500"' in metrics.render()[0].decode()
+
+
+def access_lines(mode: AccessLog, caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    app = FastAPI()
+
+    @app.get("/agreements/{agreement_id}")
+    async def get_agreement(agreement_id: str) -> dict[str, str]:
+        return {"id": agreement_id}
+
+    instrument_http(app, Metrics("agreements"), mode)
+    client = TestClient(app)
+    with caplog.at_level(logging.INFO, logger="sinergi.access"):
+        client.get(f"/agreements/{NIK}")
+        client.get(f"/unknown/{NIK}")
+    return [r for r in caplog.records if r.name == "sinergi.access"]
+
+
+def test_the_default_access_log_keeps_refusals_and_failures_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (line,) = access_lines("errors", caplog)
+
+    assert line.getMessage().startswith(f"GET {UNMATCHED_ROUTE} 404 ")
+    assert line.__dict__["status"] == 404
+    assert line.__dict__["duration_ms"] >= 0
+
+
+def test_the_full_access_log_names_route_templates_and_never_the_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lines = access_lines("all", caplog)
+
+    assert [(r.__dict__["route"], r.__dict__["status"]) for r in lines] == [
+        ("/agreements/{agreement_id}", 200),
+        (UNMATCHED_ROUTE, 404),
+    ]
+    assert not any(NIK in r.getMessage() for r in lines)
+
+
+def test_an_access_log_turned_off_writes_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    assert access_lines("off", caplog) == []
