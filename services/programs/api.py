@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from services.programs import commands, domain, handlers, reports, schemas, views
@@ -14,12 +15,14 @@ from services.programs.container import Container
 from services.programs.orm import EnrolmentRow, IdempotencyKeyRow, SessionRow, core_table
 from services.programs.repository import ConcurrencyError
 from services.programs.unit_of_work import UnitOfWork
-from shared.http.auth import Principal, Role
+from shared.http.auth import Principal, Role, credentials
+from shared.http.direct import direct_body, direct_route
 from shared.http.idempotency import (
     REPLAYED_HEADER,
     IdempotencyKeyHeader,
     IdempotencyStore,
     IdempotentRequest,
+    idempotency_key,
 )
 from shared.http.problems import Problem, problem_response, problem_responses
 from shared.persistence.engine import read_only
@@ -131,17 +134,42 @@ def build_router(c: Container) -> APIRouter:
 
     # --- sessions ---------------------------------------------------------------------------
 
-    @router.post("/sessions", status_code=201, response_model=schemas.Created, tags=["sessions"])
     async def schedule_session(
         body: schemas.SessionCreate, principal: Writer, key: IdempotencyKeyHeader = None
     ) -> Response:
         """Schedule a session; with held_on, record it as held at once."""
+        # documents the operation; requests are served by schedule_session_direct
+        return await schedule_session_direct(body, principal, key)
+
+    async def schedule_session_direct(
+        body: schemas.SessionCreate, principal: Principal, key: str | None
+    ) -> Response:
         # The busiest command: one worker-thread hop for the use case, and the answer
         # written here rather than validated again against the response model.
         request = (
             None if key is None else IdempotentRequest.of(principal.name, key, "sessions", body)
         )
         return created(*await run_in_threadpool(_schedule_session, body, principal, request))
+
+    async def serve_schedule_session(request: Request) -> Response:
+        """What FastAPI's dependency solving would do for this signature, written out: the
+        caller (401/403) first, then the Idempotency-Key and the body together (422)."""
+        principal = await writer(await c.principal(*await credentials(request)))
+        key, errors = idempotency_key(request)
+        body = await direct_body(request, schemas.SessionCreate, errors)
+        if errors or body is None:
+            raise RequestValidationError(errors)
+        return await schedule_session_direct(body, principal, key)
+
+    router.add_api_route(
+        "/sessions",
+        schedule_session,
+        methods=["POST"],
+        status_code=201,
+        response_model=schemas.Created,
+        tags=["sessions"],
+        route_class_override=direct_route(serve_schedule_session),
+    )
 
     def _schedule_session(
         body: schemas.SessionCreate, principal: Principal, request: IdempotentRequest | None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Self
 
-from fastapi import Security
+from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -129,6 +129,11 @@ _bearer = HTTPBearer(
     auto_error=False,
 )
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sinergi"'}
+
+
+async def credentials(request: Request) -> tuple[str | None, HTTPAuthorizationCredentials | None]:
+    """What the dependency's two security schemes read from `request` (for direct routes)."""
+    return await _api_key_header(request), await _bearer(request)
 
 
 def principal_dependency(authenticator: ApiKeyAuthenticator) -> PrincipalDependency:

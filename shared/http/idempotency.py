@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from fastapi import Header
+from fastapi import Header, Request
 from pydantic import BaseModel
 from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlmodel import Session
@@ -37,6 +38,22 @@ IdempotencyKeyHeader = Annotated[
         "request it is refused (422). Keys belong to the API key that sent them.",
     ),
 ]
+
+
+_KEY = re.compile(KEY_PATTERN)
+
+
+def idempotency_key(request: Request) -> tuple[str | None, list[dict[str, Any]]]:
+    """The header as `IdempotencyKeyHeader` reads it: (the key or None, validation errors)."""
+    key = request.headers.get(KEY_HEADER)
+    if key is None or _KEY.fullmatch(key):
+        return key, []
+    error = {
+        "type": "string_pattern_mismatch",
+        "loc": ("header", KEY_HEADER),
+        "msg": f"String should match pattern '{KEY_PATTERN}'",
+    }
+    return None, [error]
 
 
 @dataclass(frozen=True)
