@@ -24,7 +24,11 @@ __all__ = [
     "log_context",
 ]
 
-UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error")
+# uvicorn's access line is replaced by ``sinergi.access`` (shared.observability.metrics).
+# uvicorn decides per connection whether to format it by asking this logger
+# ``hasHandlers()``, so it is left with none and not propagating: muted, not filtered.
+UVICORN_ACCESS_LOGGER = "uvicorn.access"
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 # uvicorn adds ``color_message`` (the message with ANSI colours), useless in JSON.
@@ -137,3 +141,6 @@ def configure_logging(service: str, level: str = "INFO", *, stream: TextIO | Non
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+    uvicorn_access = logging.getLogger(UVICORN_ACCESS_LOGGER)
+    uvicorn_access.handlers.clear()
+    uvicorn_access.propagate = False

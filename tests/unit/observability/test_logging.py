@@ -5,8 +5,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _pytest.logging import LogCaptureHandler
 
 from shared.observability.logging import (
+    UVICORN_ACCESS_LOGGER,
     UVICORN_LOGGERS,
     configure_logging,
     current_correlation_id,
@@ -22,7 +24,7 @@ def restore_logging() -> Iterator[None]:
     saved_handlers, saved_level = list(root.handlers), root.level
     saved_uvicorn = {
         name: (list(logging.getLogger(name).handlers), logging.getLogger(name).propagate)
-        for name in UVICORN_LOGGERS
+        for name in (*UVICORN_LOGGERS, UVICORN_ACCESS_LOGGER)
     }
     yield
     root.handlers[:] = saved_handlers
@@ -112,22 +114,34 @@ def test_configure_logging_twice_does_not_duplicate_lines() -> None:
 
 
 def test_uvicorn_loggers_go_through_the_same_redacting_handler(stream: io.StringIO) -> None:
-    logging.getLogger("uvicorn.access").info(
-        '%s - "%s %s HTTP/1.1" %d',
-        "10.0.0.1",
-        "GET",
+    logging.getLogger("uvicorn.error").info(
+        "Invalid HTTP request for %s",
         f"/persons?nik={NIK}",
-        200,
         extra={"color_message": "\x1b[1m%s\x1b[0m"},
     )
 
     (line,) = lines(stream)
-    assert line["logger"] == "uvicorn.access"
-    assert line["message"] == '10.0.0.1 - "GET /persons?nik=[NIK] HTTP/1.1" 200'
+    assert line["logger"] == "uvicorn.error"
+    assert line["message"] == "Invalid HTTP request for /persons?nik=[NIK]"
     assert "color_message" not in line
     for name in UVICORN_LOGGERS:
         assert logging.getLogger(name).handlers == []
         assert logging.getLogger(name).propagate
+
+
+def test_uvicorn_access_lines_are_muted_so_uvicorn_never_formats_them(
+    stream: io.StringIO,
+) -> None:
+    uvicorn_access = logging.getLogger(UVICORN_ACCESS_LOGGER)
+    # uvicorn's HTTP protocol formats its access line only if `hasHandlers()`: no handler of
+    # its own (pytest attaches its capture handlers to non-propagating loggers; not counted)
+    # and no propagation to the root's
+    assert not uvicorn_access.propagate
+    assert [h for h in uvicorn_access.handlers if not isinstance(h, LogCaptureHandler)] == []
+
+    uvicorn_access.info('%s - "%s %s HTTP/1.1" %d', "10.0.0.1", "GET", "/health/live", 200)
+
+    assert lines(stream) == []
 
 
 def test_log_context_is_restored_when_the_block_ends() -> None:
