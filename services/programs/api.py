@@ -25,6 +25,7 @@ from shared.http.idempotency import (
     idempotency_key,
 )
 from shared.http.problems import Problem, problem_response, problem_responses
+from shared.persistence.calls import DatabaseCalls
 from shared.persistence.engine import read_only
 
 CONFLICTS = (domain.InvalidTransitionError, domain.DuplicateError)
@@ -46,6 +47,7 @@ def build_router(c: Container) -> APIRouter:
 
     Writer = Annotated[Principal, Depends(writer)]
     idempotency = IdempotencyStore(core_table(IdempotencyKeyRow))
+    database = DatabaseCalls(c.engine, run_in_threadpool)
 
     def once(
         request: IdempotentRequest | None, create: Callable[[str, UnitOfWork], str]
@@ -144,12 +146,13 @@ def build_router(c: Container) -> APIRouter:
     async def schedule_session_direct(
         body: schemas.SessionCreate, principal: Principal, key: str | None
     ) -> Response:
-        # The busiest command: one worker-thread hop for the use case, and the answer
-        # written here rather than validated again against the response model.
+        # The busiest command: the use case on the event loop on SQLite (else one
+        # worker-thread hop), and the answer written here rather than validated again
+        # against the response model.
         request = (
             None if key is None else IdempotentRequest.of(principal.name, key, "sessions", body)
         )
-        return created(*await run_in_threadpool(_schedule_session, body, principal, request))
+        return created(*await database(_schedule_session, body, principal, request))
 
     async def serve_schedule_session(request: Request) -> Response:
         """What FastAPI's dependency solving would do for this signature, written out: the

@@ -20,6 +20,7 @@ from shared.messaging.streams import ENTRY_FIELD
 from shared.messaging.tables import OutboxMessage
 from shared.messaging.waiting import sleep_or_stop
 from shared.observability.metrics import Metrics
+from shared.persistence.calls import DatabaseCalls
 
 log = logging.getLogger(__name__)
 outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -70,6 +71,7 @@ class OutboxRelay:
         keep_published: timedelta = timedelta(days=7),
     ) -> None:
         self._engine = engine
+        self._calls = DatabaseCalls(engine)
         self._redis = redis
         self._metrics = metrics
         self._batch_size = batch_size
@@ -83,7 +85,7 @@ class OutboxRelay:
         self._next: list[_Pending] = []
 
     def notify(self) -> None:
-        """Wake the relay; safe to call from any thread (use cases commit in worker threads)."""
+        """Wake the relay; safe to call from any thread (use cases may commit in worker threads)."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
@@ -110,7 +112,7 @@ class OutboxRelay:
                 continue
             rounds += 1
             if rounds % 600 == 0:
-                await asyncio.to_thread(self._forget_published)
+                await self._calls(self._forget_published)
             if published < self._batch_size and not self._next:
                 await self._wait_for_work(stop)
         await self._final_flush()
@@ -121,7 +123,7 @@ class OutboxRelay:
         Marking a batch and reading the next one share a database round trip: the rows read
         then are published by the next round (or re-read, if that round finds none kept).
         """
-        pending, self._next = self._next or await asyncio.to_thread(self._fetch_pending), []
+        pending, self._next = self._next or await self._calls(self._fetch_pending), []
         if len(pending) < self._batch_size:
             self._metrics.set_outbox_pending(0)
         if not pending:
@@ -130,7 +132,7 @@ class OutboxRelay:
             for row in pending:
                 pipe.xadd(row.stream, {ENTRY_FIELD: row.body})
             await pipe.execute()
-        self._next = await asyncio.to_thread(self._mark_and_fetch, [row.id for row in pending])
+        self._next = await self._calls(self._mark_and_fetch, [row.id for row in pending])
         for stream, count in _count_by_stream(pending).items():
             self._metrics.count_published(stream, count)
         return len(pending)

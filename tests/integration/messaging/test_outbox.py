@@ -112,8 +112,8 @@ async def test_notify_wakes_the_relay_long_before_its_poll_interval(
 class _CommitWhilePublishing(OutboxRelay):
     """A relay whose first round overlaps a use case that commits and notifies.
 
-    The commit lands after the relay fetched its rows, from a worker thread, exactly as a
-    request handler's would.
+    The commit lands after the relay fetched its rows, as a request handler's would (from a
+    worker thread on PostgreSQL, from the loop on SQLite: shared.persistence.calls).
     """
 
     def __init__(self, engine: Engine, late: CloudEvent, *args: object, **kwargs: object) -> None:
