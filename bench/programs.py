@@ -1217,7 +1217,9 @@ def _reading(report: Report) -> list[str]:
         "- Programs, per held session: one transaction that reads the agreement and the "
         "item by id, everyone attending in one `IN` query (custody periods included), the "
         "kind from a per-process catalogue; writes the session, the attendance as one "
-        "executemany and the outbox row; then the relay's XADD.",
+        "executemany and the outbox row; then the relay's XADD. On SQLite the transaction "
+        "and the relay's outbox reads and marks run on the event loop, not in worker "
+        "threads (docs/decisions/0019-sqlite-work-on-the-event-loop.md).",
         "- CPU per measured session: "
         + ", ".join(
             f"{name} {1000 * value / max(lat.ok, 1):.1f} ms"
