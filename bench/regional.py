@@ -266,6 +266,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# a 1-minute load average this high before the run starts means other work held a core
+BUSY_LOAD_AT_START = 1.0
+
+
+def was_shared(load_at_start: str) -> bool:
+    """Whether other work was running when the run started, from "1m 5m 15m" load averages."""
+    try:
+        return float(load_at_start.split()[0]) >= BUSY_LOAD_AT_START
+    except (IndexError, ValueError):
+        return True  # unknown: do not claim a quiet machine
+
+
+def machine_note(load_at_start: str) -> str:
+    if was_shared(load_at_start):
+        return (
+            "The machine was shared with other work during the run: every figure below is "
+            "lower than the same code would give on an idle machine."
+        )
+    return (
+        "Nothing else ran on the machine (the load at the end is the run's own); the "
+        "driver shares the cores with the services."
+    )
+
+
 def loadavg() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -1115,7 +1139,7 @@ def _machine(options: Options) -> list[tuple[str, str]]:
                     f"PostgreSQL {row[0] if row else '?'} (127.0.0.1, a database per service)"
                 )
     return [
-        ("CPU", f"{cpu}, {os.cpu_count()} cores, shared with other work during the run"),
+        ("CPU", f"{cpu}, {os.cpu_count()} cores"),
         ("OS / Python", f"{platform.system()} {platform.release()} / {platform.python_version()}"),
         ("Database", database),
         ("Redis", "a redis-server of the run's own (127.0.0.1, TCP, no persistence)"),
@@ -1133,8 +1157,7 @@ def render(result: Result) -> str:
         "",
         f"Run started {result.started_at}, took {result.wall_s:,.0f} s. Load average (1/5/15 "
         f"min) at the start: {result.load.get('start')}, at the end: {result.load.get('end')}, "
-        f"on {os.cpu_count()} cores. The machine was shared with other helpers' work during "
-        "the run: every figure below is lower than the same code would give on an idle machine.",
+        f"on {os.cpu_count()} cores. {machine_note(result.load.get('start', ''))}",
         "",
         "## Command",
         "",
@@ -1370,10 +1393,11 @@ def _limits(result: Result) -> list[str]:
         )
     else:
         lines[-1] += "."
-    lines.append(
-        "The machine was shared (see the load averages above): other helpers' processes took "
-        "CPU from the same 2 cores, so a process waited for a core as well as for its work."
-    )
+    if was_shared(result.load.get("start", "")):
+        lines.append(
+            "The machine was shared (see the load averages above): other processes took CPU "
+            "from the same cores, so a process waited for a core as well as for its work."
+        )
     return lines
 
 
