@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import String, bindparam, delete, insert, type_coerce, update
+from sqlalchemy import Insert, String, bindparam, delete, insert, type_coerce, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 
@@ -46,6 +46,13 @@ A = TypeVar("A", domain.ProgrammeSession, domain.Enrolment, domain.Outcome, doma
 
 
 _ATTENDANCE = core_table(AttendanceRow)
+# statements built once are also compiled-cache keyed once (SQLAlchemy memoizes the key)
+_ADD_ATTENDANCE = insert(_ATTENDANCE)
+
+
+@cache
+def _insert_into(table: type[SQLModel]) -> Insert:
+    return insert(core_table(table))
 
 
 class _Repository(Generic[A]):
@@ -54,6 +61,10 @@ class _Repository(Generic[A]):
     def __init__(self, session: Session) -> None:
         self._session = session
         self.seen: dict[str, tuple[A, int | None]] = {}
+
+    @classmethod
+    def _insert(cls) -> Insert:
+        return _insert_into(cls.table)
 
     def add(self, aggregate: A) -> None:
         self.seen[aggregate.id] = (aggregate, None)
@@ -83,7 +94,7 @@ class _Repository(Generic[A]):
             values = self._values(aggregate)
             connection = self._session.connection()
             if loaded is None:
-                connection.execute(insert(table), {**values, "id": aggregate.id})
+                connection.execute(self._insert(), {**values, "id": aggregate.id})
             else:
                 result = connection.execute(
                     update(table)
@@ -151,7 +162,7 @@ class SessionRepository(_Repository[domain.ProgrammeSession]):
         if s.attendance:
             # one executemany (a multi-row INSERT where the driver allows)
             connection.execute(
-                insert(_ATTENDANCE),
+                _ADD_ATTENDANCE,
                 [{"session_id": s.id, "person_id": person} for person in s.attendance],
             )
 
@@ -340,12 +351,11 @@ class KnownFacts:
         connection = self._session.connection()
         for start in range(0, len(wanted), _PEOPLE_PER_QUERY):
             chunk = wanted[start : start + _PEOPLE_PER_QUERY]
-            for row in connection.execute(_PEOPLE_BY_ID, {"ids": chunk}):
-                found[row.person_id] = domain.Person(
-                    person_id=row.person_id,
-                    register_number=row.register_number,
-                    custody_periods=_custody_periods(_json_text(row.custody_periods)),
-                    nik_status=row.nik_status,
+            for person_id, register_number, periods, nik_status in connection.execute(
+                _PEOPLE_BY_ID, {"ids": chunk}
+            ):
+                found[person_id] = _person(
+                    person_id, register_number, _json_text(periods), nik_status
                 )
         return found
 
@@ -356,9 +366,14 @@ def _json_text(value: Any) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _custody_periods(text: str) -> tuple[domain.Custody, ...]:
-    """Custody periods from their stored JSON; immutable, so kept for the next request."""
-    return _custody_from(json.loads(text))
+def _person(
+    person_id: str, register_number: str, custody_json: str, nik_status: str
+) -> domain.Person:
+    """A person as stored; immutable and keyed by every column, so kept for the next request
+    (a held session names the same few dozen people again and again)."""
+    return domain.Person(
+        person_id, register_number, _custody_from(json.loads(custody_json)), nik_status
+    )
 
 
 def agreement_from_row(row: Any) -> domain.AgreementTerms:

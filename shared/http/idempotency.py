@@ -85,6 +85,7 @@ class IdempotencyStore:
 
     def __init__(self, table: Table) -> None:
         self.table = table
+        self._insert = insert(table)
         self._lookup = select(table.c.fingerprint, table.c.resource_id).where(
             table.c.scope == bindparam("scope"), table.c.key == bindparam("key")
         )
@@ -101,7 +102,7 @@ class IdempotencyStore:
     def remember(self, session: Session, request: IdempotentRequest, resource_id: str) -> None:
         """In the command's transaction: a concurrent twin then fails on the primary key."""
         session.connection().execute(
-            insert(self.table),
+            self._insert,
             {
                 "scope": request.scope,
                 "key": request.key,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -24,6 +24,22 @@ from shared.persistence.calls import DatabaseCalls
 
 log = logging.getLogger(__name__)
 outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+# Built once: a relay round runs these on every commit it is woken for, and building and
+# coercing the statements each time cost more than executing them on SQLite.
+_PENDING = (
+    select(outbox.c.id, outbox.c.stream, outbox.c.body)
+    .where(outbox.c.published_at.is_(None))
+    .order_by(outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_ADD = insert(outbox)
+_BACKLOG = select(func.count()).where(outbox.c.published_at.is_(None))
+_MARK_PUBLISHED = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("now"))
+)
 
 
 def add_to_outbox(session: Session, stream: str, events: Iterable[CloudEvent]) -> int:
@@ -40,7 +56,7 @@ def add_to_outbox(session: Session, stream: str, events: Iterable[CloudEvent]) -
         for event in events
     ]
     if rows:
-        session.execute(insert(outbox), rows)
+        session.execute(_ADD, rows)
     return len(rows)
 
 
@@ -158,24 +174,15 @@ class OutboxRelay:
 
     def _mark_and_fetch(self, ids: Sequence[int]) -> list[_Pending]:
         with self._engine.begin() as connection:
-            connection.execute(
-                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
-            )
+            connection.execute(_MARK_PUBLISHED, {"ids": list(ids), "now": datetime.now(UTC)})
             return self._select_pending(connection)
 
     def _select_pending(self, connection: Connection) -> list[_Pending]:
-        rows = connection.execute(
-            select(outbox.c.id, outbox.c.stream, outbox.c.body)
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.id)
-            .limit(self._batch_size)
-        ).all()
+        rows = connection.execute(_PENDING, {"limit": self._batch_size}).all()
         now = time.monotonic()
         if len(rows) == self._batch_size and now - self._last_counted > 5.0:
             self._last_counted = now
-            backlog = connection.execute(
-                select(func.count()).where(outbox.c.published_at.is_(None))
-            ).scalar_one()
+            backlog = connection.execute(_BACKLOG).scalar_one()
             self._metrics.set_outbox_pending(int(backlog))
         return [_Pending(row.id, row.stream, row.body) for row in rows]
 
