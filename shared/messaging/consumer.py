@@ -352,11 +352,15 @@ class GroupConsumer:
     async def _settle(self, outcome: _Outcome) -> None:
         if not outcome.ack:
             return
+        forget = outcome.retried + [str(fields["entry_id"]) for fields in outcome.dead]
+        if not outcome.dead and not forget:
+            # the common case: one XACK, atomic by itself, without MULTI/EXEC around it
+            await self._redis.xack(self._sub.stream, self._sub.group, *outcome.ack)
+            return
         async with self._redis.pipeline(transaction=True) as pipe:
             for fields in outcome.dead:
                 pipe.xadd(DEADLETTER_STREAM, fields)  # type: ignore[arg-type]
             pipe.xack(self._sub.stream, self._sub.group, *outcome.ack)
-            forget = outcome.retried + [str(fields["entry_id"]) for fields in outcome.dead]
             if forget:
                 pipe.hdel(self._reasons_key, *forget)
                 pipe.hdel(self._failures_key, *forget)
