@@ -976,7 +976,7 @@ def _reading(report: Report) -> list[str]:
                 f"raw: the handler's transaction {handler:.1f} ms "
                 f"({100 * handler / batch:.0f}%), event validation ~{parse:.1f} ms, "
                 f"the raw read+ack ~{raw_batch:.1f} ms, and ~{other:.1f} ms of the consumer's own "
-                "bookkeeping (Delivery objects, metrics, thread hand-off, MULTI/EXEC ack). "
+                "bookkeeping (Delivery objects, metrics, thread hand-off, the XACK). "
                 "Batches run strictly one after another (read, validate, apply, ack), so these "
                 "add up instead of overlapping."
             )
