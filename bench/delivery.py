@@ -45,7 +45,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from bench.sections import write_section
+from bench.sections import machine_note, write_section
 from bench.workload import (
     HandlerStats,
     Workload,
@@ -816,9 +816,7 @@ def render(report: Report) -> str:
         f"Run started {report.started:%Y-%m-%d %H:%M} UTC, took {report.seconds:.0f} s. "
         f"Load average (1/5/15 min) at the start: {report.load[0] if report.load else '?'}, "
         f"at the end: {report.load[-1] if report.load else '?'} on "
-        f"{os.cpu_count()} cores. The machine is shared: a load above the core count means "
-        "other processes competed for the CPU during the run, which slows every path "
-        "(Python-heavy service paths more than the raw ones).",
+        f"{os.cpu_count()} cores. {machine_note(report.load[0] if report.load else '')}",
         "",
         "## Command",
         "",
@@ -1013,9 +1011,10 @@ def _reading(report: Report) -> list[str]:
             lines.append(
                 f"- Relay on {m.database}: {_rate(m.median)}/s, {ratio:.2f} of raw, {state} the "
                 f"0.5 goal. A round of 500 takes {round_ms:.1f} ms against {raw_round:.1f} ms for "
-                f"the pipelined XADDs alone: the rest is the SELECT of pending rows and the "
-                f"UPDATE marking them published, each in its own transaction and worker-thread "
-                f"hop{trend}."
+                f"the pipelined XADDs alone: the rest is reading the pending rows and marking "
+                f"them published (the mark and the next read share a transaction), "
+                f"{'on the event loop' if m.database == 'sqlite' else 'in a worker thread'} "
+                f"(decision 0019){trend}."
             )
     lines.append("")
     return lines

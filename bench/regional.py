@@ -62,7 +62,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import Engine, bindparam, text
 
 from bench.programs import RawHttpClient, RealisationWatcher, percentile
-from bench.sections import write_section
+from bench.sections import machine_note, was_shared, write_section
 from services.cli.roster import DEFAULT_MIX, build_roster, write_csv
 from services.cli.scenario import Agreement, Scenario, load_scenario
 from services.cli.supervisor import ProcessTopology
@@ -264,30 +264,6 @@ def cpu_seconds(pid: int) -> float:
     except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-# a 1-minute load average this high before the run starts means other work held a core
-BUSY_LOAD_AT_START = 1.0
-
-
-def was_shared(load_at_start: str) -> bool:
-    """Whether other work was running when the run started, from "1m 5m 15m" load averages."""
-    try:
-        return float(load_at_start.split()[0]) >= BUSY_LOAD_AT_START
-    except (IndexError, ValueError):
-        return True  # unknown: do not claim a quiet machine
-
-
-def machine_note(load_at_start: str) -> str:
-    if was_shared(load_at_start):
-        return (
-            "The machine was shared with other work during the run: every figure below is "
-            "lower than the same code would give on an idle machine."
-        )
-    return (
-        "Nothing else ran on the machine (the load at the end is the run's own); the "
-        "driver shares the cores with the services."
-    )
 
 
 def loadavg() -> str:

@@ -17,3 +17,24 @@ def write_section(path: Path, name: str, markdown: str) -> None:
         text = f"{text.rstrip()}\n\n{block}"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+# a 1-minute load average this high before the run starts means other work held a core
+BUSY_LOAD_AT_START = 1.0
+
+
+def was_shared(load_at_start: str) -> bool:
+    """Whether other work was running when the run started, from "1m 5m 15m" load averages."""
+    try:
+        return float(load_at_start.split()[0]) >= BUSY_LOAD_AT_START
+    except (IndexError, ValueError):
+        return True  # unknown: do not claim a quiet machine
+
+
+def machine_note(load_at_start: str) -> str:
+    if was_shared(load_at_start):
+        return (
+            "The machine was shared with other work during the run: every figure below is "
+            "lower than the same code would give on an idle machine."
+        )
+    return "Nothing else ran on the machine when the run started (the load at the end is its own)."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from bench.regional import TODAY, Command, Facility, machine_note, plan_commands, was_shared
+from bench.regional import TODAY, Command, Facility, plan_commands
 from services.cli.scenario import load_scenario
 
 
@@ -44,18 +44,3 @@ def test_a_month_plans_fewer_commands_and_the_plan_is_the_same_every_time() -> N
     assert 0 < len(_plan(1)) < len(_plan(12))
     assert [c.body for c in _plan(12)] == [c.body for c in _plan(12)]
     assert [c.body for c in _plan(12, 2)] != [c.body for c in _plan(12, 1)]
-
-
-def test_a_run_started_on_a_quiet_machine_is_not_reported_as_shared() -> None:
-    assert not was_shared("0.43 0.15 0.05")
-    assert "Nothing else ran" in machine_note("0.43 0.15 0.05")
-
-
-def test_a_run_started_while_other_work_held_a_core_is_reported_as_shared() -> None:
-    assert was_shared("14.13 16.12 15.48")
-    assert "shared with other work" in machine_note("1.00 0.50 0.20")
-
-
-def test_an_unreadable_load_average_never_claims_a_quiet_machine() -> None:
-    assert was_shared("")
-    assert was_shared("n/a")
