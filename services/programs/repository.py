@@ -46,12 +46,11 @@ A = TypeVar("A", domain.ProgrammeSession, domain.Enrolment, domain.Outcome, doma
 
 
 _ATTENDANCE = core_table(AttendanceRow)
-# statements built once are also compiled-cache keyed once (SQLAlchemy memoizes the key)
-_ADD_ATTENDANCE = insert(_ATTENDANCE)
 
 
 @cache
 def _insert_into(table: type[SQLModel]) -> Insert:
+    """One INSERT per table for the process: SQLAlchemy then derives its cache key once."""
     return insert(core_table(table))
 
 
@@ -61,10 +60,6 @@ class _Repository(Generic[A]):
     def __init__(self, session: Session) -> None:
         self._session = session
         self.seen: dict[str, tuple[A, int | None]] = {}
-
-    @classmethod
-    def _insert(cls) -> Insert:
-        return _insert_into(cls.table)
 
     def add(self, aggregate: A) -> None:
         self.seen[aggregate.id] = (aggregate, None)
@@ -94,7 +89,7 @@ class _Repository(Generic[A]):
             values = self._values(aggregate)
             connection = self._session.connection()
             if loaded is None:
-                connection.execute(self._insert(), {**values, "id": aggregate.id})
+                connection.execute(_insert_into(self.table), {**values, "id": aggregate.id})
             else:
                 result = connection.execute(
                     update(table)
@@ -162,7 +157,7 @@ class SessionRepository(_Repository[domain.ProgrammeSession]):
         if s.attendance:
             # one executemany (a multi-row INSERT where the driver allows)
             connection.execute(
-                _ADD_ATTENDANCE,
+                _insert_into(AttendanceRow),
                 [{"session_id": s.id, "person_id": person} for person in s.attendance],
             )
 
@@ -258,7 +253,7 @@ class SaleRepository(_Repository[domain.Sale]):
 
     def _flush_children(self, s: domain.Sale, loaded: int | None) -> None:
         self._session.connection().execute(
-            insert(core_table(SaleLineRow)),
+            _insert_into(SaleLineRow),
             [
                 {
                     "sale_id": s.id,
